@@ -1,0 +1,53 @@
+"""Parquet in and out: atomic writes, and a version stamp checked on every read-back."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLE_FORMAT = "grokedge-table/1"
+
+
+def write_table(df: pd.DataFrame, path: str | Path, kind: str, metadata: dict | None = None) -> None:
+    """Write ``df`` as Parquet to ``path`` atomically (temporary file in the same folder, then rename), with
+    schema metadata ``grokedge`` = {"format", "kind", **metadata}."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"grokedge"] = json.dumps({"format": TABLE_FORMAT, "kind": kind, **(metadata or {})}, default=str).encode()
+    table = table.replace_schema_metadata(meta)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table_metadata(path: str | Path) -> dict:
+    """The ``grokedge`` schema metadata of a table written by ``write_table`` ({} if absent)."""
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(b"grokedge")
+    return json.loads(raw) if raw else {}
+
+
+def read_table(path: str | Path, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a table back, refusing one of another kind or format version or lacking required columns."""
+    meta = table_metadata(path)
+    if meta.get("format") != TABLE_FORMAT or meta.get("kind") != kind:
+        raise ValueError(f"{path}: not a {TABLE_FORMAT} '{kind}' table (found format={meta.get('format')!r}, "
+                         f"kind={meta.get('kind')!r}); delete it and rerun the workflow to rebuild it")
+    df = pd.read_parquet(path)
+    missing = sorted(set(columns or []) - set(df.columns))
+    if missing:
+        raise ValueError(f"{path}: '{kind}' table lacks columns {missing}; delete it and rerun to rebuild it")
+    return df
