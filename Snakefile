@@ -1,0 +1,24 @@
+# Grokking at the edge of linear separability: the reproduction workflow.
+# config.yaml is the laptop default; presets in workflow/presets/ override it:
+#   snakemake --configfile workflow/presets/smoke.yaml
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: Path(workflow.basedir) / "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/separability.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        TABLES,
+        FIGURES,
+    default_target: True

@@ -1,0 +1,17 @@
+rule aggregate:
+    """One row per realisation (runs) and per realisation x checkpoint (curves), as Parquet."""
+    input:
+        separability=block_files("separability"),
+        curves=block_files("curves", trained_only=True),
+    output:
+        runs=f"{RESULTS}/tables/runs.parquet",
+        curves=f"{RESULTS}/tables/curves.parquet",
+    params:
+        grokking=config["grokking"],
+    log:
+        f"{RESULTS}/logs/aggregate.log",
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/run_aggregate.py"

@@ -1,0 +1,18 @@
+rule train:
+    """Train a block of realisations (GD, Adam or the gradient-flow solver) and record log-spaced curves."""
+    input:
+        f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet",
+    output:
+        f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
+    params:
+        cell=params_of,
+    log:
+        f"{RESULTS}/logs/train/{{experiment}}/{{cell}}/block{{block}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{experiment}}/{{cell}}/block{{block}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+    script:
+        "../scripts/run_train.py"

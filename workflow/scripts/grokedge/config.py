@@ -1,0 +1,129 @@
+"""Configuration: schema validation with messages that name the key, and the derived table of cells.
+
+A *cell* is one point of an experiment's grid (N, d, sigma, lr); its realisations are split into blocks of
+``block_size``, one job each. Cell ids are canonical (``canonical``), so the same cell always maps to the
+same path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key and the problem."""
+
+
+def canonical(x) -> str:
+    """Canonical text of a parameter value for paths and ids: 12 significant digits, no trailing zeros,
+    integers without a decimal point (0.1 + 0.2 -> '0.3', 100.0 -> '100', 1e-05 -> '1e-05')."""
+    if isinstance(x, bool):
+        raise TypeError("booleans are not parameter values")
+    if float(x) == int(float(x)) and abs(float(x)) < 1e15:
+        return str(int(float(x)))
+    return f"{float(x):.12g}"
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    parts = []
+    for p in error.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
+    return "".join(parts) or "(top level)"
+
+
+def _load_schema(name: str) -> dict:
+    return yaml.safe_load((SCHEMA_DIR / name).read_text())
+
+
+def _fill_defaults(config: dict, schema: dict) -> None:
+    exp_props = schema["$defs"]["experiment"]["properties"]
+    for exp in config.get("experiments", {}).values():
+        for key, spec in exp_props.items():
+            if "default" in spec and key not in exp:
+                exp[key] = spec["default"]
+
+
+def validate_config(config: dict) -> dict:
+    """Validate against workflow/schemas/config.schema.yaml, fill experiment defaults, check the cross-key
+    rules the schema cannot express, and return the config. Raises ConfigError naming the key."""
+    schema = _load_schema("config.schema.yaml")
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
+    if errors:
+        e = jsonschema.exceptions.best_match(errors)
+        msg = e.message
+        if e.validator == "type" and isinstance(e.instance, str):
+            msg += " (YAML 1.1 reads 1e-5, 1e9 and 1.0e9 as strings: write 1.0e-5 or 1.0e+9)"
+        if e.validator == "oneOf" and e.validator_value and "lam" in str(e.validator_value):
+            msg = "give exactly one of 'lam' or 'd'"
+        raise ConfigError(f"config error at {_path(e)}: {msg}")
+    _fill_defaults(config, schema)
+    if config["headline_grokking"] not in config["grokking"]:
+        raise ConfigError(f"config error at headline_grokking: {config['headline_grokking']!r} is not one of "
+                          f"the grokking definitions {sorted(config['grokking'])}")
+    main = config["figures"]["main_experiment"]
+    if main not in config["experiments"]:
+        raise ConfigError(f"config error at figures.main_experiment: no experiment named {main!r} "
+                          f"(have {sorted(config['experiments'])})")
+    if not config["experiments"][main]["train"]:
+        raise ConfigError(f"config error at figures.main_experiment: experiment {main!r} has train: false")
+    for name, exp in config["experiments"].items():
+        key = "lam" if "lam" in exp else "d"
+        for grid_key in ("N", key, "sigma", "lr"):
+            values = [canonical(v) for v in exp[grid_key]]
+            if len(set(values)) != len(values):
+                raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
+        if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
+            raise ConfigError(f"config error at experiments.{name}.horizon: must be >= 1 epoch")
+    return config
+
+
+def cells(config: dict) -> list[dict]:
+    """The derived cell table: one dict per (experiment, N, d, sigma, lr), validated against
+    workflow/schemas/cells.schema.yaml. lam must give an integer d = lam * N."""
+    rows = []
+    for name, exp in config["experiments"].items():
+        for N, x, sigma, lr in itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"]):
+            if "lam" in exp:
+                d = round(x * N)
+                if abs(x * N - d) > 1e-9 * N or d < 1:
+                    raise ConfigError(f"config error at experiments.{name}.lam: lam = {x} with N = {N} gives "
+                                      f"d = {x * N:.6g}, not a positive integer")
+            else:
+                d = int(x)
+            cell_id = f"N{N}_d{d}_sigma{canonical(sigma)}_lr{canonical(lr)}"
+            rows.append({"experiment": name, "cell": cell_id, "N": int(N), "d": int(d), "lam": d / N,
+                         "sigma": float(sigma), "lr": float(lr), "realisations": int(exp["realisations"]),
+                         "n_blocks": -(-int(exp["realisations"]) // int(config["block_size"]))})
+    seen = {}
+    for r in rows:
+        key = (r["experiment"], r["cell"])
+        if key in seen:
+            raise ConfigError(f"config error at experiments.{r['experiment']}: two grid points give the same cell "
+                              f"{r['cell']} (e.g. lam values that round to the same d)")
+        seen[key] = r
+    try:
+        jsonschema.validate(rows, _load_schema("cells.schema.yaml"))
+    except jsonschema.ValidationError as e:
+        raise ConfigError(f"derived cell table invalid at {_path(e)}: {e.message}") from None
+    return rows
+
+
+def block_realisations(block: int, block_size: int, realisations: int) -> range:
+    """The realisation indices of one block."""
+    return range(block * block_size, min((block + 1) * block_size, realisations))
+
+
+def cell_params(config: dict, experiment: str, cell: dict) -> dict:
+    """Everything a cell's jobs need: the grid point plus the experiment-wide settings (rule params)."""
+    exp = config["experiments"][experiment]
+    keep = {k: v for k, v in exp.items() if k not in ("N", "lam", "d", "sigma", "lr")}
+    return {**keep, "experiment": experiment, "cell": cell["cell"], "N": cell["N"], "d": cell["d"],
+            "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "root_seed": config["root_seed"],
+            "block_size": config["block_size"]}

@@ -1,0 +1,99 @@
+"""Curves along a trajectory, grokking times and the generalisation-loss bump.
+
+Grokking-time definitions (science.md §3; every configured one is recorded):
+
+* ``gen_accuracy``   t_gen = first epoch with A_gen >= threshold (paper Fig. 3).
+* ``accuracy_delay`` t_gen - t_train, both first epochs with accuracy >= threshold (paper Fig. 1).
+* ``loss_delay``     t_gen - t_train, both first epochs with loss <= threshold (paper App. E.3).
+
+A first crossing is located between the two checkpoints that bracket it by linear interpolation in
+log10(epoch) (in the metric itself, or its log for losses); its resolution is set by the checkpoint density.
+A run that never crosses within the horizon is *censored*: its time is NaN and its censored flag True.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import model
+
+GROKKING_KINDS = ("gen_accuracy", "accuracy_delay", "loss_delay")
+
+
+def curve_metrics(X, S, b, sigma: float, X_test=None) -> dict[str, np.ndarray]:
+    """Metrics at every checkpoint; X (R, N, d), S (R, K, d), b (R, K) -> arrays of shape (R, K).
+
+    gen_* are the closed forms of ``grokedge.model``; with ``X_test`` (R, N_test, d) the same metrics on the
+    sampled test set are added as test_loss / test_acc.
+    """
+    z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :]  # (R, N, K)
+    s_norm = np.linalg.norm(S, axis=-1)
+    a = sigma * s_norm
+    out = {
+        "train_loss": model.softplus(z).mean(axis=1),
+        "train_acc": (z <= 0).mean(axis=1),
+        "gen_loss": model.gen_loss(b, a),
+        "gen_acc": model.gen_accuracy(b, a),
+        "s_norm": s_norm,
+        "sigma_s_norm": a,
+        "b": b,
+    }
+    if X_test is not None:
+        zt = np.matmul(X_test, np.swapaxes(S, 1, 2)) + b[:, None, :]
+        out["test_loss"] = model.softplus(zt).mean(axis=1)
+        out["test_acc"] = (zt <= 0).mean(axis=1)
+    return out
+
+
+def first_crossing(epochs, values, threshold: float, above: bool = True, log_values: bool = False) -> float:
+    """First epoch at which ``values`` reaches ``threshold`` (>= if ``above`` else <=), interpolated between
+    the bracketing checkpoints linearly in log10(epoch) (and in log10(values) if ``log_values``).
+    Returns 0 if already reached at the first checkpoint, NaN if never reached."""
+    epochs = np.asarray(epochs, dtype=float)
+    v = np.asarray(values, dtype=float)
+    hit = v >= threshold if above else v <= threshold
+    if not hit.any():
+        return float("nan")
+    k = int(np.argmax(hit))
+    if k == 0:
+        return float(epochs[0])
+    e0, e1 = epochs[k - 1], epochs[k]
+    if e0 <= 0:
+        return float(e1)
+    f = (lambda x: np.log10(np.maximum(x, 1e-300))) if log_values else (lambda x: x)
+    v0, v1, th = f(v[k - 1]), f(v[k]), f(threshold)
+    frac = 1.0 if v1 == v0 else float(np.clip((th - v0) / (v1 - v0), 0.0, 1.0))
+    return float(10 ** (np.log10(e0) + frac * (np.log10(e1) - np.log10(e0))))
+
+
+def grokking_time(epochs, curves: dict[str, np.ndarray], kind: str, threshold: float) -> dict[str, float]:
+    """One realisation's grokking time under one definition: {t_train, t_gen, time, censored}."""
+    if kind == "gen_accuracy":
+        t_train = float("nan")
+        t_gen = first_crossing(epochs, curves["gen_acc"], threshold)
+        time, censored = t_gen, bool(np.isnan(t_gen))
+    elif kind in ("accuracy_delay", "loss_delay"):
+        acc = kind == "accuracy_delay"
+        key = "acc" if acc else "loss"
+        t_train = first_crossing(epochs, curves[f"train_{key}"], threshold, above=acc, log_values=not acc)
+        t_gen = first_crossing(epochs, curves[f"gen_{key}"], threshold, above=acc, log_values=not acc)
+        censored = bool(np.isnan(t_train) or np.isnan(t_gen))
+        time = float("nan") if censored else t_gen - t_train
+    else:
+        raise ValueError(f"unknown grokking-time kind {kind!r}; expected one of {GROKKING_KINDS}")
+    return {"t_train": t_train, "t_gen": t_gen, "time": time, "censored": censored}
+
+
+def gen_loss_bump(epochs, gen_loss) -> dict[str, float]:
+    """The non-monotone generalisation loss: peak value, its epoch, peak - initial, peak - final."""
+    gen_loss = np.asarray(gen_loss, dtype=float)
+    k = int(np.argmax(gen_loss))
+    peak = float(gen_loss[k])
+    return {"gen_loss_peak": peak, "gen_loss_peak_epoch": float(epochs[k]),
+            "gen_loss_bump_initial": peak - float(gen_loss[0]), "gen_loss_bump_final": peak - float(gen_loss[-1])}
+
+
+def is_monotone_decreasing(values, rtol: float = 1e-12) -> bool:
+    """True if no checkpoint exceeds its predecessor by more than rtol relative."""
+    v = np.asarray(values, dtype=float)
+    return bool(np.all(np.diff(v) <= rtol * np.abs(v[:-1])))

@@ -1,0 +1,129 @@
+"""The pipeline's stages as functions of a cell's parameters (``grokedge.config.cell_params``) and a block
+index, each returning a tidy DataFrame. The Snakemake scripts only read params, call these, and write."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from . import data, metrics, separability, train
+from .config import block_realisations
+from .seeds import realisation_seed
+
+log = logging.getLogger("grokedge.stages")
+
+DISTRIBUTION = "gaussian"
+PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr"]
+
+
+def _ids(params: dict, r: int) -> dict:
+    return {k: params[k] for k in PARAM_COLUMNS} | {"realisation": r}
+
+
+def block_seeds(params: dict, block: int) -> list[tuple[int, int]]:
+    """(realisation, seed) for every realisation of the block."""
+    reals = block_realisations(block, params["block_size"], params["realisations"])
+    return [(r, realisation_seed(params["root_seed"], DISTRIBUTION, params["N"], params["d"], r)) for r in reals]
+
+
+def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
+    """Stage 1: one row per realisation: its seed and the SHA-256 of its training points and S0, which every
+    later stage checks after regenerating the arrays from the seed."""
+    rows = []
+    for r, seed in block_seeds(params, block):
+        real = data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"])
+        rows.append(_ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
+                                       "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())})
+    return pd.DataFrame(rows)
+
+
+def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisation]:
+    """Regenerate a block's realisations from the manifest's seeds and verify their checksums."""
+    out = []
+    for row in manifest.itertuples():
+        real = data.realisation(params["N"], params["d"], params["sigma"], int(row.seed), params["s0_norm"])
+        if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
+            raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
+                               "manifest (a different numpy random stream?); rerun the dataset rule")
+        out.append(real)
+    return out
+
+
+def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
+    """Stage 2: LP decision; margin (NNLS) and its duality gap for separable sets; S_inf for inseparable ones."""
+    rows = []
+    for row, real in zip(manifest.itertuples(), load_realisations(params, manifest)):
+        X = real.X
+        t_lp = separability.lp_margin(X)
+        sep = t_lp > separability.LP_TOLERANCE * float(np.abs(X).max())
+        mm = separability.max_margin(X)
+        if (mm.margin > 0) != sep:
+            raise RuntimeError(f"{params['cell']} realisation {row.realisation}: LP (t* = {t_lp:.3g}) and NNLS "
+                               f"(margin {mm.margin:.3g}) disagree on separability")
+        rec = _ids(params, row.realisation) | {
+            "seed": int(row.seed), "separable": bool(sep), "lp_margin": t_lp,
+            "margin": mm.margin if sep else np.nan, "margin_gap": mm.gap if sep else np.nan,
+            "s_inf_norm": np.nan, "s_inf_m": np.nan, "s_inf_grad": np.nan}
+        if not sep and params.get("s_inf", True):
+            lim = separability.inseparable_limit(X)
+            rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
+        rows.append(rec)
+        log.info("%s realisation %d: separable=%s", params["cell"], row.realisation, sep)
+    return pd.DataFrame(rows)
+
+
+def train_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
+    """Stage 3: train every realisation of the block together; one row per (realisation, checkpoint)."""
+    reals = load_realisations(params, manifest)
+    X = np.stack([r.X for r in reals])
+    S0 = np.stack([r.S0 for r in reals])
+    epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
+    first = int(manifest.realisation.iloc[0])
+    traj = train.train(X, S0, params["b0"], params["lr"], epochs, solver=params["solver"],
+                       betas=tuple(params.get("adam_betas", (0.9, 0.999))), first_realisation=first)
+    X_test = None
+    if params["test_set"] == "sampled":
+        X_test = np.stack([data.test_points(int(s), params["n_test"], params["d"], params["sigma"])
+                           for s in manifest.seed])
+    cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test)
+    for name, arr in cm.items():
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            r, k = np.argwhere(bad)[0]
+            raise train.TrainingDiverged(f"{params['cell']} realisation {int(manifest.realisation.iloc[r])}: "
+                                         f"{name} is not finite at epoch {int(epochs[k])}")
+    R, K = traj.b.shape
+    frame = {k: np.repeat(manifest[k].to_numpy(), K) for k in ("realisation", "seed")}
+    frame["epoch"] = np.tile(epochs, R)
+    frame |= {k: v.ravel() for k, v in cm.items()}
+    df = pd.DataFrame(frame)
+    for k in PARAM_COLUMNS[::-1]:
+        df.insert(0, k, params[k])
+    df["solver"] = params["solver"]
+    return df
+
+
+def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> pd.DataFrame:
+    """Stage 4: one row per realisation: separability results, final metrics, every grokking time (with
+    its censored flag), the generalisation-loss bump and whether the training loss fell monotonically."""
+    keys = ["experiment", "cell", "realisation"]
+    rows = []
+    for key, g in curves.sort_values([*keys, "epoch"]).groupby(keys, sort=True):
+        ep = g.epoch.to_numpy()
+        cur = {c: g[c].to_numpy() for c in ("train_loss", "train_acc", "gen_loss", "gen_acc")}
+        rec = dict(zip(keys, key)) | {"horizon": float(ep[-1]), "solver": g.solver.iloc[0]}
+        for c in ("train_loss", "train_acc", "gen_loss", "gen_acc", "s_norm", "sigma_s_norm", "b"):
+            rec[f"final_{c}"] = float(g[c].iloc[-1])
+        for name, spec in grokking.items():
+            t = metrics.grokking_time(ep, cur, spec["kind"], spec["threshold"])
+            rec |= {f"grok_{name}": t["time"], f"grok_{name}_censored": t["censored"],
+                    f"grok_{name}_t_train": t["t_train"], f"grok_{name}_t_gen": t["t_gen"]}
+        rec |= metrics.gen_loss_bump(ep, cur["gen_loss"])
+        rec["train_loss_monotone"] = metrics.is_monotone_decreasing(cur["train_loss"])
+        rows.append(rec)
+    runs = seps.merge(pd.DataFrame(rows), on=keys, how="left", validate="one_to_one")
+    runs["trained"] = runs["horizon"].notna()
+    runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
+    return runs.sort_values(["experiment", "N", "d", "sigma", "lr", "realisation"]).reset_index(drop=True)

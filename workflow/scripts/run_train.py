@@ -1,0 +1,8 @@
+"""Snakemake adapter: train one block of realisations and record its curves."""
+from grokedge.io import read_table
+from grokedge.runner import Job
+from grokedge.stages import train_block
+
+with Job(snakemake, "train") as job:  # noqa: F821
+    manifest = read_table(snakemake.input[0], "dataset", ["realisation", "seed", "x_sha256"])  # noqa: F821
+    job.write(train_block(job.params, manifest), snakemake.output[0], "curves_block")  # noqa: F821
