@@ -15,10 +15,15 @@ include: "workflow/rules/separability.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/toy.smk"
 
 
 rule all:
     input:
+        # every block's outputs are named, so deleting one recomputes that block (and the aggregates)
+        block_files("dataset"),
+        block_files("separability"),
+        block_files("curves", trained_only=True),
         TABLES,
         FIGURES,
     default_target: True

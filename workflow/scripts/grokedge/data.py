@@ -40,7 +40,7 @@ def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1) -
     return Realisation(X=gaussian_points(rng_data, N, d, sigma), S0=isotropic_vector(rng_init, d, s0_norm), seed=seed)
 
 
-def test_points(seed: int, n_test: int, d: int, sigma: float) -> np.ndarray:
+def sampled_test_points(seed: int, n_test: int, d: int, sigma: float) -> np.ndarray:
     """The sampled test set of a realisation (fresh draws of the same Gaussian, all labelled -1)."""
     _, _, rng_test = streams(seed)
     return gaussian_points(rng_test, n_test, d, sigma)

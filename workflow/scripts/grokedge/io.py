@@ -27,6 +27,9 @@ def write_table(df: pd.DataFrame, path: str | Path, kind: str, metadata: dict | 
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions of a normal one
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -85,7 +85,7 @@ def train_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
                        betas=tuple(params.get("adam_betas", (0.9, 0.999))), first_realisation=first)
     X_test = None
     if params["test_set"] == "sampled":
-        X_test = np.stack([data.test_points(int(s), params["n_test"], params["d"], params["sigma"])
+        X_test = np.stack([data.sampled_test_points(int(s), params["n_test"], params["d"], params["sigma"])
                            for s in manifest.seed])
     cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test)
     for name, arr in cm.items():

@@ -118,8 +118,8 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
     return Trajectory(np.asarray(epochs, dtype=float), S_out, b_out)
 
 
-def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool = True, rtol: float = 1e-10,
-                  atol: float = 1e-12, first_realisation: int = 0) -> Trajectory:
+def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool = True, rtol: float = 1e-8,
+                  atol: float = 1e-10, first_realisation: int = 0) -> Trajectory:
     """Integrate the (modified, see the module docstring) gradient flow in t = lr * epoch with DOP853.
 
     With u_i = (x_i, 1) and w = (S, b): g = (1/N) U^T p and H v = (1/N) U^T (p (1 - p) * (U v)).

@@ -1,0 +1,119 @@
+"""Separability from the origin: the LP against Wendel's theorem and against a second solver (NNLS)."""
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog, minimize
+from scipy.stats import chi2
+
+from grokedge.separability import (
+    inseparable_limit,
+    lp_margin,
+    max_margin,
+    separable_from_origin,
+    wendel_large_n,
+    wendel_probability,
+)
+
+# (N, d) grid crossing lambda = 1/2; 60 sets each. Gaussian points are origin-symmetric, so the separable
+# count of each cell is Binomial(60, Wendel(N, d)).
+GRID = [(10, 2), (10, 5), (10, 8), (30, 12), (30, 15), (30, 18), (60, 27), (60, 30), (60, 33)]
+SETS = 60
+
+
+def _fraction(decide, N, d, rng):
+    return np.mean([decide(rng.standard_normal((N, d))) for _ in range(SETS)])
+
+
+def _chi_square_p(decide, seed):
+    """Pearson chi-square of the separable counts against Wendel, one degree of freedom per cell."""
+    rng = np.random.default_rng(seed)
+    stat = 0.0
+    for N, d in GRID:
+        p = wendel_probability(N, d)
+        k = _fraction(decide, N, d, rng) * SETS
+        stat += (k - SETS * p) ** 2 / (SETS * p * (1 - p))
+    return chi2.sf(stat, df=len(GRID))
+
+
+def test_wendel_formula_small_cases():
+    # N = 2 points are separable unless they are on opposite rays: probability 1/2 for d = 1, 1 for d >= 2.
+    assert wendel_probability(2, 1) == pytest.approx(0.5)
+    assert wendel_probability(2, 2) == pytest.approx(1.0)
+    # 2^-(N-1) sum_{k<d} C(N-1, k), by hand for N = 4, d = 2: (1 + 3) / 8
+    assert wendel_probability(4, 2) == pytest.approx(0.5)
+    # at d = N/2 the binomial Bin(N-1, 1/2) with N-1 odd is symmetric about (N-1)/2: exactly one half
+    assert wendel_probability(400, 200) == pytest.approx(0.5, abs=1e-12)
+    # d >= N: always separable (N points in general position in R^N)
+    assert wendel_probability(10, 10) == pytest.approx(1.0)
+
+
+def test_large_n_form_approaches_wendel():
+    for N in (400, 4000):
+        for lam in (0.45, 0.5, 0.55):
+            d = int(lam * N)
+            assert wendel_large_n(lam, d) == pytest.approx(wendel_probability(N, d), abs=0.06)
+
+
+def test_lp_matches_wendel_goodness_of_fit():
+    """False-alarm rate 1e-3: the chi-square p-value of a correct LP falls below 1e-3 once in a thousand seeds."""
+    assert _chi_square_p(separable_from_origin, seed=1) > 1e-3
+
+
+def test_goodness_of_fit_catches_linprogs_default_bounds():
+    """The classic bug: linprog's default bounds S >= 0 make separability look rare. The same test rejects it."""
+
+    def wrong(X):
+        n, d = X.shape
+        c = np.zeros(d + 1)
+        c[-1] = -1
+        res = linprog(c, A_ub=np.hstack([-X, np.ones((n, 1))]), b_ub=np.zeros(n),
+                      bounds=[(0, 1)] * d + [(None, 1)], method="highs")
+        return -res.fun > 1e-9
+
+    assert _chi_square_p(wrong, seed=1) < 1e-6
+
+
+def test_lp_and_nnls_agree_and_margin_is_certified():
+    rng = np.random.default_rng(3)
+    for N, d in [(40, 15), (40, 20), (40, 25), (100, 50), (2, 1), (5, 1)]:
+        for _ in range(10):
+            X = 5 * rng.standard_normal((N, d))
+            mm = max_margin(X)
+            assert separable_from_origin(X) == (mm.margin > 0)
+            if mm.margin > 0:
+                # the separator achieves the margin: S*.x_i <= -1 with |S*| = 1/M, and the gap is ~0
+                assert (X @ mm.separator).max() <= -1 + 1e-8
+                assert np.linalg.norm(mm.separator) == pytest.approx(1 / mm.margin, rel=1e-8)
+                assert abs(mm.gap) < 1e-8 * mm.margin + 1e-12
+                assert lp_margin(X) > 0
+
+
+def test_margin_against_independent_qp():
+    """Distance from the origin to the hull by SLSQP on the simplex (an independent solver)."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((12, 8)) + np.array([1.5] + [0] * 7)
+    n = len(X)
+    res = minimize(lambda a: np.sum((X.T @ a) ** 2), np.full(n, 1 / n), jac=lambda a: 2 * X @ (X.T @ a),
+                   bounds=[(0, None)] * n, constraints=[{"type": "eq", "fun": lambda a: a.sum() - 1}],
+                   method="SLSQP", options={"ftol": 1e-14, "maxiter": 1000})
+    assert max_margin(X).margin == pytest.approx(np.sqrt(res.fun), rel=1e-5)
+
+
+def test_s_inf_is_the_minimiser():
+    rng = np.random.default_rng(5)
+    X = 5 * rng.standard_normal((60, 20))
+    assert not separable_from_origin(X)
+    lim = inseparable_limit(X)
+    mean_exp = lambda S: np.mean(np.exp(X @ S))  # noqa: E731
+    assert lim.m == pytest.approx(mean_exp(lim.s_inf), rel=1e-12)
+    # stationarity and an independent optimiser
+    assert np.linalg.norm(X.T @ np.exp(X @ lim.s_inf)) / len(X) < 1e-8
+    ref = minimize(mean_exp, np.zeros(20), jac=lambda S: X.T @ np.exp(X @ S) / len(X), method="BFGS",
+                   options={"gtol": 1e-12})
+    assert np.allclose(lim.s_inf, ref.x, atol=1e-5)
+
+
+def test_s_inf_refuses_separable_set():
+    X = np.abs(np.random.default_rng(6).standard_normal((20, 3)))  # all in the positive orthant
+    with pytest.raises(ValueError, match="separable"):
+        inseparable_limit(X)

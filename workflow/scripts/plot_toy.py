@@ -1,0 +1,110 @@
+"""Snakemake adapter: the toy-model figures from the ``toy_curves`` and ``toy_times`` tables.
+
+fig8: train/gen exponential loss and accuracy vs log10 epoch, one column per lambda (below, at, above 1/2).
+fig9: sqrt(log(t*_gen/t*_tr)) vs log(1 - 2 lambda) per sigma, with the asymptotic slope -1/sqrt(2).
+fig3: log10 epochs until A_gen >= threshold over (sigma, 1 - 2 lambda) (the paper's Fig. 3, right).
+"""
+
+import logging
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from grokedge import toy
+from grokedge.io import read_table
+from grokedge.plotting import save, style
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("grokedge.plot_toy")
+cfg = dict(smk.params.toy)
+THR, EPS = float(cfg.get("acc_threshold", 0.95)), float(cfg["eps"])
+LOSS_CLIP = 20.0  # log10 gen loss above this is not drawn (for lambda > 1/2 it grows like log^2 t)
+
+
+def fig8(curves):
+    lams = sorted(curves.lam.unique())
+    fig, axes = plt.subplots(2, len(lams), figsize=(3.2 * len(lams), 5.6), sharex=True, sharey="row",
+                             squeeze=False)
+    for j, lam in enumerate(lams):
+        d = curves[curves.lam == lam]
+        ax = axes[0, j]
+        ax.plot(d.log10_epoch, d.log10_train_loss, "--", color="C0", label="train")
+        ax.plot(d.log10_epoch, d.log10_gen_loss.where(d.log10_gen_loss <= LOSS_CLIP), color="C3", label="gen")
+        ax.axhline(math.log10(EPS), color="grey", lw=0.8, ls=":", label=f"ε = {EPS:.0e}")
+        ax.set_title(f"λ = {lam:g}  (1 − 2λ = {1 - 2 * lam:.2g})")
+        ax = axes[1, j]
+        ax.plot(d.log10_epoch, d.train_acc, "--", color="C0", label="train")
+        ax.plot(d.log10_epoch, d.gen_acc, color="C3", label="gen")
+        ax.axhline(THR, color="grey", lw=0.8, ls=":", label=f"A = {THR:g}")
+        ax.set_xlabel("log10 t  (epochs)")
+        ax.set_ylim(0.4, 1.02)
+    axes[0, 0].set_ylabel("log10 exponential loss")
+    axes[1, 0].set_ylabel("accuracy")
+    axes[0, -1].legend(loc="upper right", fontsize="small")
+    axes[1, -1].legend(loc="lower right", fontsize="small")
+    fig.suptitle(f"1-D toy model, σ = {curves.sigma.iloc[0]:g}: train/gen loss and accuracy under gradient flow "
+                 f"(gen loss > 1e{LOSS_CLIP:g} not drawn)")
+    return fig
+
+
+def fig9(times):
+    fig, ax = plt.subplots(figsize=(6.2, 4.6))
+    for k, (sigma, g) in enumerate(times[~times.tr_censored & ~times.gen_censored].groupby("sigma")):
+        X, Y = toy.fig9_coordinates(g.one_minus_2lam, g.log10_epoch_tr, g.log10_epoch_gen)
+        ok = g.asymptotic_ok.to_numpy()
+        ax.plot(X[ok], Y[ok], "o", color=f"C{k}", label=f"σ = {sigma:g}")
+        ax.plot(X[~ok], Y[~ok], "o", mfc="none", color=f"C{k}")
+    d = np.logspace(np.log10(times.one_minus_2lam.min()), np.log10(times.one_minus_2lam.max()), 200)
+    ax.plot(np.log(d), -np.log(d) / math.sqrt(2), "k-", lw=1, label="slope −1/√2: |log(1−2λ)|/√2")
+    ax.plot(np.log(d), np.sqrt([toy.log_gen_train_ratio(v) for v in d]), "k--", lw=1,
+            label="asymptotic √(u²/2 − log c)")
+    ax.set_xlabel("log(1 − 2λ)")
+    ax.set_ylabel("√ log(t*_gen / t*_tr)   (dimensionless)")
+    ax.set_title(f"Toy model: generalisation delay, ε = {EPS:.0e}\n(open: S not yet at S_inf, σ²(1−2λ)log(1/ε) < 6)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def fig3(times):
+    grid = times.pivot_table(index="sigma", columns="one_minus_2lam", values="log10_epoch_acc")
+    cens = times.pivot_table(index="sigma", columns="one_minus_2lam", values="acc_censored").astype(bool)
+    Z = np.ma.masked_where(cens.to_numpy() | ~np.isfinite(grid.to_numpy()), grid.to_numpy())
+    xs, ys = np.log10(grid.columns.to_numpy(float)), grid.index.to_numpy(float)
+    fig, ax = plt.subplots(figsize=(6.6, 4.6))
+    mesh = ax.pcolormesh(_edges(xs), _edges(ys), Z, cmap="viridis", shading="flat")
+    ax.grid(False)
+    mask, mid = np.ma.getmaskarray(Z), (Z.min() + Z.max()) / 2 if Z.count() else 0.0
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            txt = "n/r" if mask[i, j] else f"{Z[i, j]:.1f}"
+            dark = mask[i, j] or Z[i, j] > mid  # viridis is light at the top of the range
+            ax.text(x, y, txt, ha="center", va="center", fontsize=7, color="k" if dark else "w")
+    fig.colorbar(mesh, ax=ax, label=f"log10 epochs until A_gen ≥ {THR:g}")
+    ax.set_xlabel("log10(1 − 2λ)")
+    ax.set_ylabel("σ  (input noise scale)")
+    title = "Toy model: grokking time over (σ, 1 − 2λ)"
+    ax.set_title(title + ("\n(n/r: threshold not reached by the horizon)" if mask.any() else ""))
+    return fig
+
+
+def _edges(c):
+    """Cell edges around centres c (midpoints; end cells mirrored)."""
+    c = np.asarray(c, dtype=float)
+    if len(c) == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+
+
+try:
+    style()
+    curves = read_table(smk.input.curves, "toy_curves", ["lam", "log10_epoch", "log10_train_loss", "gen_acc"])
+    times = read_table(smk.input.times, "toy_times", ["sigma", "one_minus_2lam", "log10_epoch_acc"])
+    for name, fn, data in (("fig8", fig8, curves), ("fig9", fig9, times), ("fig3", fig3, times)):
+        save(fn(data), smk.output[name])
+        log.info("wrote %s", smk.output[name])
+except Exception:
+    log.exception("plot_toy failed")
+    raise
