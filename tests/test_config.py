@@ -37,7 +37,7 @@ BAD = [
     (_with(f"{SWEEP}.lr", [0.0]), r"lambda_sweep\.lr\[0\]"),
     (_with(f"{SWEEP}.horizon", 0), r"lambda_sweep\.horizon: 0 is less than the minimum of 1"),
     (_with(f"{SWEEP}.realisations", 0), r"lambda_sweep\.realisations"),
-    (_with(f"{SWEEP}.lam", [0.123]), r"lambda_sweep\.lam: lam = 0\.123 with N = 400 gives d = 49\.2, not a positive integer"),
+    (_with(f"{SWEEP}.lam", [0.123]), r"lambda_sweep\.lam: lam = 0\.123 with N = 400 gives d = 49\.2, not a positive"),
     (_with(f"{SWEEP}.lam", []), r"lambda_sweep\.lam: \[\] should be non-empty"),
     (_with("experiments", {}), r"experiments: \{\} should be non-empty"),
     (_with(f"{SWEEP}.lam", [0.5, 0.5]), r"lambda_sweep\.lam: duplicated value"),

@@ -16,9 +16,10 @@ import math
 
 import numpy as np
 import pytest
-from grokedge import toy
 from scipy.integrate import solve_ivp
 from scipy.special import lambertw
+
+from grokedge import toy
 
 LN10 = math.log(10.0)
 

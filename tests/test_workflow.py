@@ -26,12 +26,13 @@ CURVES_COLUMNS = {"experiment", "cell", "realisation", "seed", "epoch", "train_l
 
 
 def copy_repo(dest: Path) -> Path:
-    """What a clone holds: the tracked files (and any not yet committed) minus generated results."""
-    for item in ("Snakefile", "config.yaml", "workflow", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / item)
-    for cache in dest.rglob("__pycache__"):
-        shutil.rmtree(cache)
+    """What a clone holds: the files git tracks, plus new files not yet committed (never ignored ones)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    for rel in files:
+        if (ROOT / rel).is_file() and not rel.startswith(("results/", "docs/")):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
     return dest
 
 
@@ -67,7 +68,8 @@ def test_tables_and_figures(smoke_run):
     assert RUNS_COLUMNS <= set(runs.columns), RUNS_COLUMNS - set(runs.columns)
     assert CURVES_COLUMNS <= set(curves.columns), CURVES_COLUMNS - set(curves.columns)
     assert len(runs) == 3 * 4 and runs.groupby("cell").size().eq(4).all()
-    assert runs.seed.is_unique and curves.groupby(["cell", "realisation"]).epoch.apply(lambda e: e.is_monotonic_increasing).all()
+    assert runs.seed.is_unique
+    assert curves.groupby(["cell", "realisation"]).epoch.apply(lambda e: e.is_monotonic_increasing).all()
     # censored runs have no number, uncensored ones do
     assert runs.loc[runs.grok_gen95_censored, "grok_gen95"].isna().all()
     assert runs.loc[~runs.grok_gen95_censored, "grok_gen95"].notna().all()
@@ -85,7 +87,8 @@ def test_second_run_does_nothing(smoke_run):
 
 def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     preset = tmp_path / "changed.yaml"
-    text = (smoke_run / "workflow/presets/smoke.yaml").read_text().replace("lam: [0.1, 0.45, 0.55]", "lam: [0.1, 0.45, 0.6]")
+    text = (smoke_run / "workflow/presets/smoke.yaml").read_text()
+    text = text.replace("lam: [0.1, 0.45, 0.55]", "lam: [0.1, 0.45, 0.6]")
     preset.write_text(text)
     jobs = planned_jobs(smoke_run, "--configfile", str(preset))
     cells = {c for _, c in jobs if c}

@@ -13,5 +13,7 @@ rule aggregate:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/run_aggregate.py"

@@ -14,6 +14,8 @@ rule blog_simulate:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/blog_experiment.py"
 
@@ -25,9 +27,9 @@ rule blog_plot:
         curves=rules.blog_simulate.output.curves,
         points=rules.blog_simulate.output.points,
     output:
-        data=report(f"{RESULTS}/figures/blog_data.png", category="Linear-model toy grokking (Davies 2022)"),
-        curves=report(f"{RESULTS}/figures/blog_curves.png", category="Linear-model toy grokking (Davies 2022)"),
-        angle=report(f"{RESULTS}/figures/blog_angle.png", category="Linear-model toy grokking (Davies 2022)"),
+        data=report(f"{RESULTS}/figures/blog_data.png", caption="../report/blog_data.rst", category="Linear-model toy grokking (Davies 2022)"),
+        curves=report(f"{RESULTS}/figures/blog_curves.png", caption="../report/blog_curves.rst", category="Linear-model toy grokking (Davies 2022)"),
+        angle=report(f"{RESULTS}/figures/blog_angle.png", caption="../report/blog_angle.rst", category="Linear-model toy grokking (Davies 2022)"),
     params:
         blog=config["blog"],
     log:
@@ -37,5 +39,7 @@ rule blog_plot:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/plot_blog.py"

@@ -18,6 +18,7 @@ TABLES = [f"{RESULTS}/tables/runs.parquet", f"{RESULTS}/tables/curves.parquet"]
 MAIN_FIGURES = ["grokking_time", "loss_nonmonotone", "separable_fraction", "final_accuracy"]
 FIGURES = [f"{RESULTS}/figures/{name}.png" for name in MAIN_FIGURES]
 FIGURES += [f"{RESULTS}/figures/toy_{name}.png" for name in ("fig8", "fig9", "fig3")]
+FIGURES += [f"{RESULTS}/figures/blog_{name}.png" for name in ("data", "curves", "angle")]
 
 
 wildcard_constraints:

@@ -9,5 +9,7 @@ rule dataset:
     resources:
         mem_mb=lambda wc: 300 + int(2 * 8 * block_work(wc) / 2**20),
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/run_dataset.py"

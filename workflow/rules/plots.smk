@@ -22,5 +22,7 @@ rule plot_main:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/plot_figure.py"

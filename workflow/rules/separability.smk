@@ -13,5 +13,7 @@ rule separability:
     resources:
         mem_mb=lambda wc: 500 + int(20 * 8 * block_work(wc) / 2**20 / config["block_size"]),
         runtime=lambda wc: 10 + int(block_work(wc) * 1e-6),
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/run_separability.py"

@@ -13,6 +13,8 @@ rule toy_simulate:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/toy_experiment.py"
 
@@ -36,5 +38,7 @@ rule toy_plot:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/plot_toy.py"

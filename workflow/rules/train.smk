@@ -14,5 +14,7 @@ rule train:
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
+    conda:
+        "../../envs/grokedge.yaml"
     script:
         "../scripts/run_train.py"

@@ -10,6 +10,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+
 from grokedge import toy
 from grokedge.io import read_table
 from grokedge.plotting import save, style

@@ -10,6 +10,7 @@ import math
 import time
 
 import pandas as pd
+
 from grokedge import toy
 from grokedge.io import write_table
 

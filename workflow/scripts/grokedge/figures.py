@@ -39,20 +39,20 @@ def grokking_time_figure(runs: pd.DataFrame, name: str, definition: dict):
         if up.any():
             ax1.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
                         label="median censored (> horizon)")
-        for x, k, n in zip(s.x, s.ncens, s.n):
+        for x, k, n in zip(s.x, s.ncens, s.n, strict=True):
             if k:
                 ax1.annotate(f"{k}/{n}", (x, s.horizon.max()), textcoords="offset points", xytext=(0, 6),
                              ha="center", fontsize=7, color=colour)
+        g = g[~g.separable & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
         ok_r = g[~g[cens] & (g[col] > 0)]
-        sc = ax2.scatter(g.sigma[~g[cens]].iloc[:0], [], s=0)  # keep colour cycle aligned
-        del sc
         pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
                           vmin=r.lam.min(), vmax=0.5)
         cg = g[g[cens]]
         ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
                     s=25, label=f"censored ({len(cg)})")
     ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$",
-            ylabel=f"grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
+            ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
+    ax1.xaxis.set_minor_formatter(plt.NullFormatter())  # after set_xscale, which resets the formatters
     ax1.axhline(r.horizon.max(), color="grey", ls=":", lw=1)
     ax1.legend(fontsize=8)
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",

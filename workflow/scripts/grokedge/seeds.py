@@ -17,7 +17,10 @@ import hashlib
 
 import numpy as np
 
-SEED_SCHEME = "SeedSequence(root_seed, spawn_key=(tag, N, d, realisation)) -> seed; SeedSequence(seed).spawn(3) = data, init, test"
+SEED_SCHEME = (
+    "SeedSequence(root_seed, spawn_key=(tag, N, d, realisation)) -> seed; "
+    "SeedSequence(seed).spawn(3) = data, init, test"
+)
 
 
 def stable_tag(name: str) -> int:

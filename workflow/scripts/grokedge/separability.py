@@ -13,7 +13,6 @@ from scipy.optimize import linprog, nnls
 from scipy.special import logsumexp
 from scipy.stats import binom, norm
 
-
 # HiGHS's primal feasibility tolerance is 1e-7: an LP margin below this (relative to the data's scale)
 # cannot be told from zero.
 LP_TOLERANCE = 1e-7

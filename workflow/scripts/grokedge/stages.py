@@ -54,7 +54,7 @@ def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisa
 def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     """Stage 2: LP decision; margin (NNLS) and its duality gap for separable sets; S_inf for inseparable ones."""
     rows = []
-    for row, real in zip(manifest.itertuples(), load_realisations(params, manifest)):
+    for row, real in zip(manifest.itertuples(), load_realisations(params, manifest), strict=True):
         X = real.X
         t_lp = separability.lp_margin(X)
         sep = t_lp > separability.LP_TOLERANCE * float(np.abs(X).max())
@@ -113,7 +113,7 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
     for key, g in curves.sort_values([*keys, "epoch"]).groupby(keys, sort=True):
         ep = g.epoch.to_numpy()
         cur = {c: g[c].to_numpy() for c in ("train_loss", "train_acc", "gen_loss", "gen_acc")}
-        rec = dict(zip(keys, key)) | {"horizon": float(ep[-1]), "solver": g.solver.iloc[0]}
+        rec = dict(zip(keys, key, strict=True)) | {"horizon": float(ep[-1]), "solver": g.solver.iloc[0]}
         for c in ("train_loss", "train_acc", "gen_loss", "gen_acc", "s_norm", "sigma_s_norm", "b"):
             rec[f"final_{c}"] = float(g[c].iloc[-1])
         for name, spec in grokking.items():

@@ -1,0 +1,177 @@
+"""Snakemake adapter: the figures of the Davies (2022) linear-model toy grokking, from ``blog_curves`` and
+``blog_points``.
+
+data:   the training clusters and the near-boundary test band, with the max-margin (SVM) boundary and the
+        learned boundary w.x = 0 at several epochs; right panel zooms on the test band.
+curves: train/test accuracy and summed exponential loss vs epochs (log x), both test variants.
+angle:  angle between w and the max-margin direction w* vs epochs (log-log), with the two angles at which
+        the test accuracy must change: below atan(band_max / central_cut) the reduced test set can leave
+        chance; below atan(band_min / half_length) every test point is classified correctly.
+"""
+
+import logging
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Polygon
+
+from grokedge import blog
+from grokedge.io import read_table
+from grokedge.plotting import save, style
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("grokedge.plot_blog")
+
+VARIANT_LABEL = {"full": "test (all near-boundary points)", "no_central": "test (central points removed)"}
+VARIANT_COLOR = {"full": "C2", "no_central": "C1"}
+CLASS_COLOR = {1: "C0", -1: "C3"}
+
+
+def boundary(ax, w, half, **kw):
+    """Draw the line w.x = 0 through the origin, |x| <= half."""
+    t = np.array([-w[1], w[0]]) / np.linalg.norm(w)
+    return ax.plot([-half * t[0], half * t[0]], [-half * t[1], half * t[1]], **kw)
+
+
+def snapshot_epochs(curves, summ):
+    """Checkpoints for the learned boundaries: decades from 10^2, the train-fit epoch and the horizon."""
+    ep = curves.loc[curves.variant == "full", "epoch"].to_numpy()
+    wanted = [10.0**k for k in range(2, int(np.log10(ep[-1])) + 1)] + [ep[-1]]
+    fit = summ.loc[summ.variant == "full", "train_acc_1"].iloc[0]
+    if np.isfinite(fit):
+        wanted.append(fit)
+    return sorted({int(ep[np.argmin(np.abs(np.log(ep[1:]) - np.log(e))) + 1]) for e in wanted})
+
+
+def fig_data(curves, points, w_star, test_cfg, summ):
+    tr = points[(points.split == "train") & (points.variant == "full")]
+    te = points[(points.split == "test") & (points.variant == "full")]
+    n = w_star / np.linalg.norm(w_star)
+    t = np.array([-n[1], n[0]])
+    central = np.abs(te[["x0", "x1"]].to_numpy() @ t) < float(test_cfg["central_cut"])  # dropped in the variant
+    S, bmax = float(test_cfg["half_length"]), float(test_cfg["band_max"])
+    box = np.array([s * S * t + d * bmax * n for s, d in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+    full = curves[curves.variant == "full"].set_index("epoch")
+    snaps = snapshot_epochs(curves, summ)
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.6), gridspec_kw={"width_ratios": [1.25, 1]})
+    for k, ax in enumerate(axes):
+        half = 1.5 * np.abs(tr[["x0", "x1"]].to_numpy()).max() if k == 0 else 3 * S
+        lines = []
+        for j, e in enumerate(snaps):
+            row = full.loc[e]
+            lines += boundary(ax, np.array([row.w0, row.w1]), half, color=cmap(j / max(1, len(snaps) - 1)), lw=1.3,
+                              label=f"w.x = 0 at epoch {e:,}: θ = {np.degrees(row.angle):.1f}°, "
+                                    f"train acc {row.train_acc:.2f}, test acc {row.test_acc:.2f}")
+        lines += boundary(ax, w_star, half, color="k", lw=1.8, ls="--", label="max-margin boundary w*.x = 0")
+        if k == 0:
+            fig.legend(handles=lines, loc="lower center", ncol=3, fontsize="small", bbox_to_anchor=(0.5, -0.13))
+        if k == 0:
+            for lab in (1, -1):
+                d = tr[tr.y == lab]
+                ax.scatter(d.x0, d.x1, s=14, color=CLASS_COLOR[lab], label=f"train, y = {lab:+d}", zorder=3)
+            for m in (1, -1):  # margin lines w*.x = +-1
+                off = m * n / np.linalg.norm(w_star)
+                ax.plot(off[0] + np.array([-half, half]) * t[0], off[1] + np.array([-half, half]) * t[1],
+                        color="k", lw=0.6, ls=":", label="margin lines w*.x = ±1" if m == 1 else None)
+            ax.add_patch(Polygon(box, closed=True, facecolor="0.6", alpha=0.45, edgecolor="0.3",
+                                 label="test band", zorder=2))
+            lim = np.abs(tr[["x0", "x1"]].to_numpy()).max(axis=0) * 1.08
+            ax.set_xlim(-lim[0], lim[0])
+            ax.set_ylim(-lim[1], lim[1])
+            ax.set_title("training clusters, test band (grey) and decision boundaries")
+            ax.legend(handles=ax.get_legend_handles_labels()[0][len(lines):], loc="upper left", fontsize="small",
+                      framealpha=0.9)
+        else:
+            for lab in (1, -1):
+                d = te[(te.y == lab) & ~central]
+                ax.scatter(d.x0, d.x1, s=10, color=CLASS_COLOR[lab], label=f"test, y = {lab:+d}", zorder=3)
+                d = te[(te.y == lab) & central]
+                ax.scatter(d.x0, d.x1, s=10, facecolors="none", edgecolors=CLASS_COLOR[lab], lw=0.7, zorder=3,
+                           label=f"test, y = {lab:+d}, central (dropped in the reduced set)")
+            ax.set_xlim(-1.15 * S, 1.15 * S)
+            ax.set_ylim(-4 * bmax, 4 * bmax)
+            ax.set_title("zoom on the test band")
+            ax.legend(handles=ax.get_legend_handles_labels()[0][len(lines):], loc="lower left", fontsize="x-small",
+                      framealpha=0.9)
+        ax.set_xlabel("$x_0$")
+        ax.set_ylabel("$x_1$")
+    fig.suptitle("Toy grokking with a linear model (Davies 2022): GD on $\\sum_n e^{-y_n w\\cdot x_n}$ "
+                 "turns the boundary towards the max-margin one only logarithmically slowly")
+    return fig
+
+
+def fig_curves(curves, summ):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    c = curves[curves.epoch > 0]
+    tr = c[c.variant == "full"]
+    fit = summ.loc[summ.variant == "full", "train_acc_1"].iloc[0]
+    ax = axes[0]
+    ax.plot(tr.epoch, tr.train_acc, color="k", lw=1.6, label="train")
+    for v, g in c.groupby("variant", sort=False):
+        ax.plot(g.epoch, g.test_acc, color=VARIANT_COLOR[v], lw=1.6, label=VARIANT_LABEL[v])
+        solved = summ.loc[summ.variant == v, "test_solved"].iloc[0]
+        if np.isfinite(solved):
+            ax.axvline(solved, color=VARIANT_COLOR[v], lw=0.8, ls=":")
+    if np.isfinite(fit):
+        ax.axvline(fit, color="k", lw=0.8, ls=":", label="train acc = 1 / test acc ≥ 0.95 (dotted)")
+    ax.axhline(0.5, color="0.5", lw=0.8, ls="--", label="chance")
+    ax.set_xscale("log")
+    ax.set_ylim(0.4, 1.02)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_title("accuracy")
+    ax.legend(loc="center left", fontsize="small")
+    ax = axes[1]
+    ax.plot(tr.epoch, tr.train_loss, color="k", lw=1.6, label="train")
+    for v, g in c.groupby("variant", sort=False):
+        ax.plot(g.epoch, g.test_loss, color=VARIANT_COLOR[v], lw=1.6, label=VARIANT_LABEL[v])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("summed exponential loss $\\sum_n e^{-y_n w\\cdot x_n}$")
+    ax.set_title("loss (summed over each set)")
+    ax.legend(loc="lower left", fontsize="small")
+    fig.suptitle("Linear-model toy grokking: train accuracy saturates long before test accuracy leaves chance")
+    return fig
+
+
+def fig_angle(curves, test_cfg):
+    c = curves[(curves.variant == "full") & (curves.epoch > 0)]
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    ax.plot(c.epoch, c.angle, color="C4", lw=1.8, label="angle(w, w*)")
+    a_nc = np.arctan(float(test_cfg["band_max"]) / float(test_cfg["central_cut"]))
+    a_all = np.arctan(float(test_cfg["band_min"]) / float(test_cfg["half_length"]))
+    ax.axhline(a_nc, color="C1", lw=0.9, ls="--",
+               label="atan(band_max / central_cut): reduced test set can leave chance below")
+    ax.axhline(a_all, color="C2", lw=0.9, ls="--",
+               label="atan(band_min / half_length): every test point correct below")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("angle between w and max-margin direction (rad)")
+    ax.set_title("w/|w| creeps towards the max-margin direction (Soudry et al.: angle = O(1/log t))",
+                 fontsize="medium")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize="small")
+    return fig
+
+
+try:
+    style()
+    cfg = dict(smk.params.blog)
+    curves = read_table(smk.input.curves, "blog_curves",
+                        columns=["variant", "epoch", "train_acc", "test_acc", "train_loss", "test_loss", "angle",
+                                 "w0", "w1"])
+    points = read_table(smk.input.points, "blog_points", columns=["x0", "x1", "y", "split", "variant"])
+    tr = points[(points.split == "train") & (points.variant == "full")]
+    w_star = blog.svm_direction(tr[["x0", "x1"]].to_numpy(), tr.y.to_numpy().astype(float))
+    summ = blog.summary(curves)
+    save(fig_data(curves, points, w_star, cfg["test"], summ), smk.output.data)
+    save(fig_curves(curves, summ), smk.output.curves)
+    save(fig_angle(curves, cfg["test"]), smk.output.angle)
+    log.info("wrote %s, %s, %s", smk.output.data, smk.output.curves, smk.output.angle)
+except Exception:
+    log.exception("blog_plot failed")
+    raise
