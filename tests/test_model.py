@@ -53,3 +53,17 @@ def test_gen_accuracy_limits():
     assert model.gen_accuracy(0.0, 1.0) == pytest.approx(0.5)
     assert model.gen_accuracy(-1.0, 0.0) == 1.0
     assert model.gen_accuracy(-50.0, 1.0) == pytest.approx(1.0)
+
+
+def test_noisy_bias_closed_forms_against_sampling():
+    """Two-Gaussian model with sigma_A > 0: f = S.x + b (1 + eps xi) ~ N(b, sigma^2 |S|^2 + eps^2 b^2)."""
+    rng = np.random.default_rng(2)
+    d, sigma, eps = 6, 5.0, 0.5
+    S, b = 0.05 * rng.standard_normal(d), -2.0
+    n = 400_000
+    z = sigma * rng.standard_normal((n, d)) @ S + b * (1 + eps * rng.standard_normal(n))
+    a = model.gen_scale(np.linalg.norm(S), b, sigma, eps)
+    acc = np.mean(z <= 0)
+    assert abs(model.gen_accuracy(b, a) - acc) < 5 * np.sqrt(acc * (1 - acc) / n)
+    loss = model.softplus(z)
+    assert abs(model.gen_loss(b, a) - loss.mean()) < 5 * loss.std() / np.sqrt(n)

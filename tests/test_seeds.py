@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grokedge.data import checksum, realisation, sampled_test_points
+from grokedge.data import checksum, realisation, sampled_test_set
 from grokedge.seeds import realisation_seed, stable_tag
 
 
@@ -25,7 +25,7 @@ def test_sigma_only_rescales_and_s0_has_the_requested_norm():
 def test_streams_are_independent():
     s = realisation_seed(1, "gaussian", 2000, 1, 0)
     X = realisation(2000, 1, 1.0, s).X[:, 0]
-    T = sampled_test_points(s, 2000, 1, 1.0)[:, 0]
+    T = sampled_test_set(s, 2000, 1, 1.0)[0][:, 0]
     assert abs(np.corrcoef(X, T)[0, 1]) < 4 / np.sqrt(2000)
 
 

@@ -104,3 +104,19 @@ def test_checkpoints_are_log_spaced_integers_ending_at_horizon():
     # above ~100 epochs every rounded 10^(k/20) is distinct: exactly 20 checkpoints per decade
     big = checkpoint_epochs(1e9, 20)
     assert np.sum(big >= 100) == 7 * 20 + 1
+
+
+def test_noisy_bias_flow_agrees_with_gd_and_gradient_is_exact():
+    """The bias feature c_i = 1 + eps xi_i enters GD and the flow alike (and the gradient matches differences)."""
+    from grokedge.data import realisation as make
+
+    r = make(60, 24, 5.0, 99, bias_noise=0.5)
+    X, S0, c = r.X[None], r.S0[None], r.c[None]
+    epochs = checkpoint_epochs(1e4, 5)
+    gd = train(X, S0, 0.0, 0.004, epochs, solver="gd", c=c)
+    fl = train(X, S0, 0.0, 0.004, epochs, solver="flow", c=c)
+    assert np.max(np.abs(gd.b[0, 1:] - fl.b[0, 1:]) / np.abs(gd.b[0, 1:])) < 1e-3
+    # one GD step from b = 0 moves b by -lr * mean(expit(S0.x) * c)
+    one = gradient_descent(X, S0, 0.0, 0.004, np.array([0.0, 1.0]), c=c)
+    p = 1 / (1 + np.exp(-(r.X @ r.S0)))
+    assert one.b[0, 1] == pytest.approx(-0.004 * np.mean(p * r.c), rel=1e-12)

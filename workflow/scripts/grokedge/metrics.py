@@ -20,26 +20,28 @@ from . import model
 GROKKING_KINDS = ("gen_accuracy", "accuracy_delay", "loss_delay")
 
 
-def curve_metrics(X, S, b, sigma: float, X_test=None) -> dict[str, np.ndarray]:
+def curve_metrics(X, S, b, sigma: float, X_test=None, c=None, bias_noise: float = 0.0,
+                  c_test=None) -> dict[str, np.ndarray]:
     """Metrics at every checkpoint; X (R, N, d), S (R, K, d), b (R, K) -> arrays of shape (R, K).
 
     gen_* are the closed forms of ``grokedge.model``; with ``X_test`` (R, N_test, d) the same metrics on the
-    sampled test set are added as test_loss / test_acc.
+    sampled test set are added as test_loss / test_acc. ``c`` (R, N) is the bias feature of the training
+    points (1 if None), ``bias_noise`` its eps, ``c_test`` that of the test points.
     """
-    z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :]  # (R, N, K)
+    z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c is None else c[:, :, None])  # (R, N, K)
     s_norm = np.linalg.norm(S, axis=-1)
-    a = sigma * s_norm
+    a = model.gen_scale(s_norm, b, sigma, bias_noise)
     out = {
         "train_loss": model.softplus(z).mean(axis=1),
         "train_acc": (z <= 0).mean(axis=1),
         "gen_loss": model.gen_loss(b, a),
         "gen_acc": model.gen_accuracy(b, a),
         "s_norm": s_norm,
-        "sigma_s_norm": a,
+        "sigma_s_norm": sigma * s_norm,
         "b": b,
     }
     if X_test is not None:
-        zt = np.matmul(X_test, np.swapaxes(S, 1, 2)) + b[:, None, :]
+        zt = np.matmul(X_test, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c_test is None else c_test[:, :, None])
         out["test_loss"] = model.softplus(zt).mean(axis=1)
         out["test_acc"] = (zt <= 0).mean(axis=1)
     return out

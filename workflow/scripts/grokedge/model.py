@@ -10,6 +10,9 @@ For a fresh point x ~ N(0, sigma^2 I), f(x) ~ N(b, a^2) with a = sigma |S|, so t
     A_gen = P(f <= 0) = Phi(-b / a) = 1/2 [1 - erf(b / (sqrt(2) a))]
     L_gen = E_{y ~ N(0,1)} softplus(a y + b)
 
+With a noisy bias feature c = 1 + eps xi (xi ~ N(0, 1), the two-Gaussian model with sigma_A > 0),
+f ~ N(b, a^2) with a^2 = sigma^2 |S|^2 + eps^2 b^2: the same formulas with that a (``gen_scale``).
+
 All functions broadcast over leading axes (realisations, checkpoints) and work in float64.
 """
 
@@ -53,6 +56,11 @@ def gradient(X, S, b):
     p = expit(margins(X, S, b))
     n = X.shape[-2]
     return np.einsum("...nd,...n->...d", X, p) / n, p.mean(axis=-1)
+
+
+def gen_scale(s_norm, b, sigma: float, bias_noise: float = 0.0):
+    """Standard deviation a of f(x) = S.x + b c on a fresh point: sqrt(sigma^2 |S|^2 + eps^2 b^2)."""
+    return np.hypot(sigma * np.asarray(s_norm, dtype=float), bias_noise * np.asarray(b, dtype=float))
 
 
 def gen_accuracy(b, a):

@@ -33,7 +33,8 @@ def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
     later stage checks after regenerating the arrays from the seed."""
     rows = []
     for r, seed in block_seeds(params, block):
-        real = data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"])
+        real = data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"],
+                                params["bias_noise"])
         rows.append(_ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
                                        "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())})
     return pd.DataFrame(rows)
@@ -43,7 +44,8 @@ def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisa
     """Regenerate a block's realisations from the manifest's seeds and verify their checksums."""
     out = []
     for row in manifest.itertuples():
-        real = data.realisation(params["N"], params["d"], params["sigma"], int(row.seed), params["s0_norm"])
+        real = data.realisation(params["N"], params["d"], params["sigma"], int(row.seed), params["s0_norm"],
+                                params["bias_noise"])
         if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
             raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
                                "manifest (a different numpy random stream?); rerun the dataset rule")
@@ -79,15 +81,18 @@ def train_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     reals = load_realisations(params, manifest)
     X = np.stack([r.X for r in reals])
     S0 = np.stack([r.S0 for r in reals])
+    c = np.stack([r.c for r in reals])
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
     first = int(manifest.realisation.iloc[0])
     traj = train.train(X, S0, params["b0"], params["lr"], epochs, solver=params["solver"],
-                       betas=tuple(params.get("adam_betas", (0.9, 0.999))), first_realisation=first)
-    X_test = None
+                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c)
+    X_test = c_test = None
     if params["test_set"] == "sampled":
-        X_test = np.stack([data.sampled_test_points(int(s), params["n_test"], params["d"], params["sigma"])
-                           for s in manifest.seed])
-    cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test)
+        tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"])
+                 for s in manifest.seed]
+        X_test, c_test = np.stack([t[0] for t in tests]), np.stack([t[1] for t in tests])
+    cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test, c=c, bias_noise=params["bias_noise"],
+                               c_test=c_test)
     for name, arr in cm.items():
         bad = ~np.isfinite(arr)
         if bad.any():

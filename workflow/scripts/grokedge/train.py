@@ -1,8 +1,9 @@
 """Training: full-batch gradient descent (the paper's method), Adam, and the gradient-flow limit.
 
 All solvers advance every realisation of a cell together: X has shape (R, N, d), the state is
-(S, b) with S (R, d) and b (R,). They return the state at the requested checkpoint epochs, from which
-``grokedge.metrics`` computes the curves.
+(S, b) with S (R, d) and b (R,). The bias multiplies a per-point feature c_i, 1 by default; the
+two-Gaussian model of the paper's App. H with sigma_A > 0 is c_i = 1 + eps xi_i (``grokedge.data``).
+They return the state at the requested checkpoint epochs, from which ``grokedge.metrics`` computes the curves.
 
 GD step:   S <- S - eta (1/N) X^T p,  b <- b - eta mean(p),  p = expit(X S + b)
 Flow:      d(S, b)/dt = -g - (c eta / 2) H g, t = eta * epoch, with g = grad L and H the Hessian.
@@ -54,14 +55,18 @@ def _check_finite(S, b, epoch, first_realisation: int = 0):
         raise TrainingDiverged(f"realisation {r}: non-finite weights at epoch {int(epoch)}")
 
 
-def _batched_loss(X, S, b):
-    z = np.matmul(X, S[..., None])[..., 0] + b[:, None]
+def _batched_loss(X, S, b, c):
+    z = np.matmul(X, S[..., None])[..., 0] + b[:, None] * c
     return np.logaddexp(0.0, z).mean(axis=-1)
+
+
+def _bias_feature(c, R: int, N: int) -> np.ndarray:
+    return np.ones((R, N)) if c is None else np.asarray(c, dtype=float).reshape(R, N)
 
 
 def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = "gd",
                      betas=(0.9, 0.999), adam_eps: float = 1e-8, first_realisation: int = 0,
-                     rise_factor: float = 10.0) -> Trajectory:
+                     rise_factor: float = 10.0, c=None) -> Trajectory:
     """Full-batch GD (or Adam) on the mean logistic loss for every realisation at once.
 
     ``epochs``: increasing integer checkpoints starting at 0. A GD step never raises a smooth convex loss
@@ -75,7 +80,9 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
     b = np.array(np.broadcast_to(b0, (R,)), dtype=float)
     K = len(epochs)
     S_out, b_out = np.empty((R, K, d)), np.empty((R, K))
-    loss0 = _batched_loss(X, S, b)
+    c = _bias_feature(c, R, N)
+    plain_bias = bool(np.all(c == 1.0))
+    loss0 = _batched_loss(X, S, b, c)
     adam = optimizer == "adam"
     if adam:
         mS, vS, mb, vb = np.zeros_like(S), np.zeros_like(S), np.zeros_like(b), np.zeros_like(b)
@@ -86,10 +93,10 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
         target = int(target)
         while step < target:
             np.matmul(X, S[..., None], out=z)
-            p = expit(z[..., 0] + b[:, None])
+            p = expit(z[..., 0] + (b[:, None] if plain_bias else b[:, None] * c))
             np.matmul(XT, p[..., None], out=gS)
             grad_S = gS[..., 0] / N
-            grad_b = p.mean(axis=1)
+            grad_b = p.mean(axis=1) if plain_bias else (p * c).mean(axis=1)
             step += 1
             if adam:
                 b1, b2 = betas
@@ -105,7 +112,7 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
                 b -= lr * grad_b
         _check_finite(S, b, target, first_realisation)
         if not adam and target > 0:
-            rising = _batched_loss(X, S, b) > rise_factor * loss0
+            rising = _batched_loss(X, S, b, c) > rise_factor * loss0
             if rising.any():
                 r = int(np.flatnonzero(rising)[0]) + first_realisation
                 raise TrainingDiverged(
@@ -119,10 +126,10 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
 
 
 def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool = True, rtol: float = 1e-8,
-                  atol: float = 1e-10, first_realisation: int = 0) -> Trajectory:
+                  atol: float = 1e-10, first_realisation: int = 0, c=None) -> Trajectory:
     """Integrate the (modified, see the module docstring) gradient flow in t = lr * epoch with DOP853.
 
-    With u_i = (x_i, 1) and w = (S, b): g = (1/N) U^T p and H v = (1/N) U^T (p (1 - p) * (U v)).
+    With u_i = (x_i, c_i) and w = (S, b): g = (1/N) U^T p and H v = (1/N) U^T (p (1 - p) * (U v)).
     All realisations form one ODE system; the solver's error norm covers all of them, so every one is
     integrated to the requested tolerance.
     """
@@ -132,6 +139,7 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool
     S0 = np.array(S0, dtype=float).reshape(R, d)
     b0 = np.array(np.broadcast_to(b0, (R,)), dtype=float)
     y0 = np.concatenate([S0, b0[:, None]], axis=1).ravel()
+    c = _bias_feature(c, R, N)
     t_eval = lr * np.asarray(epochs, dtype=float)
     half_eta = 0.5 * lr if eta_correction else 0.0
     next_report = [10.0]
@@ -139,11 +147,11 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool
     def back(v):  # (1/N) U^T v for v (R, N) -> (R, d + 1)
         out = np.empty((R, d + 1))
         out[:, :d] = np.matmul(XT, v[..., None])[..., 0] / N
-        out[:, d] = v.mean(axis=1)
+        out[:, d] = (v * c).mean(axis=1)
         return out
 
     def forward(w):  # U w for w (R, d + 1) -> (R, N)
-        return np.matmul(X, w[:, :d, None])[..., 0] + w[:, d, None]
+        return np.matmul(X, w[:, :d, None])[..., 0] + w[:, d, None] * c
 
     def rhs(t, y):
         w = y.reshape(R, d + 1)
@@ -170,7 +178,7 @@ SOLVERS = ("gd", "adam", "flow")
 
 
 def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_warmup: int = 100,
-          eta_correction: bool = True, betas=(0.9, 0.999), first_realisation: int = 0) -> Trajectory:
+          eta_correction: bool = True, betas=(0.9, 0.999), first_realisation: int = 0, c=None) -> Trajectory:
     """Run one solver over the checkpoint epochs.
 
     ``flow`` takes the first ``gd_warmup`` epochs as exact GD steps (there a step of size eta is not small
@@ -180,18 +188,18 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
     epochs = np.asarray(epochs, dtype=float)
     if solver in ("gd", "adam"):
         return gradient_descent(X, S0, b0, lr, epochs, optimizer=solver, betas=betas,
-                                first_realisation=first_realisation)
+                                first_realisation=first_realisation, c=c)
     if solver != "flow":
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     warm = min(int(gd_warmup), int(epochs[-1]))
     early = epochs[epochs <= warm]
-    head = gradient_descent(X, S0, b0, lr, np.unique(np.append(early, warm)), first_realisation=first_realisation)
+    head = gradient_descent(X, S0, b0, lr, np.unique(np.append(early, warm)), first_realisation=first_realisation, c=c)
     late = epochs[epochs > warm]
     if len(late) == 0:
         keep = np.isin(head.epochs, epochs)
         return Trajectory(epochs, head.S[:, keep], head.b[:, keep])
     tail = gradient_flow(X, head.S[:, -1], head.b[:, -1], lr, np.concatenate([[0.0], late - warm]),
-                         eta_correction=eta_correction, first_realisation=first_realisation)
+                         eta_correction=eta_correction, first_realisation=first_realisation, c=c)
     keep = np.isin(head.epochs, early)
     return Trajectory(epochs, np.concatenate([head.S[:, keep], tail.S[:, 1:]], axis=1),
                       np.concatenate([head.b[:, keep], tail.b[:, 1:]], axis=1))
