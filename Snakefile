@@ -25,6 +25,7 @@ rule all:
         block_files("dataset"),
         block_files("separability"),
         block_files("curves", trained_only=True),
+        block_files("state", trained_only=True),
         TABLES,
         FIGURES,
     default_target: True

@@ -3,7 +3,8 @@ rule train:
     input:
         f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet",
     output:
-        f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
+        curves=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
+        state=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/state.parquet",
     params:
         cell=params_of,
     log:

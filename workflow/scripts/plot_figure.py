@@ -1,22 +1,27 @@
-"""Snakemake adapter: draw one of the main figures from the aggregated tables."""
+"""Snakemake adapter: draw one figure from the aggregated tables."""
 from grokedge import figures, plotting
 from grokedge.io import read_table
 from grokedge.runner import Job
 
-with Job(snakemake, "plot") as job:  # noqa: F821
-    p = snakemake.params  # noqa: F821
+with Job(snakemake, "plot") as job:
+    p = snakemake.params
     plotting.style()
-    runs = read_table(snakemake.input.runs, "runs")  # noqa: F821
-    runs = runs[runs.experiment == p.experiment]
-    if p.figure == "grokking_time":
-        fig = figures.grokking_time_figure(runs, p.headline, p.definition)
-    elif p.figure == "loss_nonmonotone":
-        curves = read_table(snakemake.input.curves, "curves")  # noqa: F821
-        fig = figures.loss_curves_figure(curves[curves.experiment == p.experiment], runs, p.curve_lams)
-    elif p.figure == "separable_fraction":
-        fig = figures.separable_fraction_figure(runs)
-    elif p.figure == "final_accuracy":
-        fig = figures.final_accuracy_figure(runs)
-    else:
-        raise ValueError(f"unknown figure {p.figure!r}")
-    plotting.save(fig, snakemake.output[0])  # noqa: F821
+    runs = read_table(snakemake.input.runs, "runs")
+    runs = runs[runs.experiment.isin(p.experiments)]
+    if p.figure in ("loss_nonmonotone", "training_curves", "two_gaussian", "adam"):
+        curves = read_table(snakemake.input.curves, "curves")
+        curves = curves[curves.experiment.isin(p.experiments)]
+    draw = {
+        "grokking_time": lambda: figures.grokking_time_figure(runs, p.headline, p.definition),
+        "loss_nonmonotone": lambda: figures.loss_curves_figure(curves, runs, p.curve_lams),
+        "separable_fraction": lambda: figures.separable_fraction_figure(runs),
+        "final_accuracy": lambda: figures.final_accuracy_figure(runs),
+        "asymptotic": lambda: figures.asymptotic_figure(runs, p.headline, p.definition),
+        "training_curves": lambda: figures.training_curves_figure(curves),
+        "s_inf": lambda: figures.s_inf_figure(runs),
+        "two_gaussian": lambda: figures.two_gaussian_figure(curves),
+        "adam": lambda: figures.adam_figure(curves, {e: s.replace("flow", "GD (flow limit)").replace("adam", "Adam")
+                                                     for e, s in p.solvers.items()}),
+        "finite_size": lambda: figures.finite_size_figure(runs),
+    }
+    plotting.save(draw[p.figure](), snakemake.output[0])

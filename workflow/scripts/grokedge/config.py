@@ -1,6 +1,6 @@
 """Configuration: schema validation with messages that name the key, and the derived table of cells.
 
-A *cell* is one point of an experiment's grid (N, d, sigma, lr); its realisations are split into blocks of
+A *cell* is one point of an experiment's grid (N, d, sigma, lr, bias_noise); its realisations are split into blocks of
 ``block_size``, one job each. Cell ids are canonical (``canonical``), so the same cell always maps to the
 same path.
 """
@@ -8,6 +8,7 @@ same path.
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import jsonschema
@@ -49,9 +50,24 @@ def _fill_defaults(config: dict, schema: dict) -> None:
                 exp[key] = spec["default"]
 
 
+def _non_finite(node, path: str = "") -> tuple[str, float] | None:
+    """The first NaN or infinite number in the config (YAML .nan / .inf pass every schema bound)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return path or "(top level)", node
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{path}[{k}]" if isinstance(k, int) else (f"{path}.{k}" if path else str(k)))
+        if found:
+            return found
+    return None
+
+
 def validate_config(config: dict) -> dict:
     """Validate against workflow/schemas/config.schema.yaml, fill experiment defaults, check the cross-key
     rules the schema cannot express, and return the config. Raises ConfigError naming the key."""
+    bad = _non_finite(config)
+    if bad:
+        raise ConfigError(f"config error at {bad[0]}: {bad[1]} is not a finite number")
     schema = _load_schema("config.schema.yaml")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
@@ -67,29 +83,46 @@ def validate_config(config: dict) -> dict:
     if config["headline_grokking"] not in config["grokking"]:
         raise ConfigError(f"config error at headline_grokking: {config['headline_grokking']!r} is not one of "
                           f"the grokking definitions {sorted(config['grokking'])}")
-    main = config["figures"]["main_experiment"]
-    if main not in config["experiments"]:
-        raise ConfigError(f"config error at figures.main_experiment: no experiment named {main!r} "
-                          f"(have {sorted(config['experiments'])})")
-    if not config["experiments"][main]["train"]:
-        raise ConfigError(f"config error at figures.main_experiment: experiment {main!r} has train: false")
+    for i, name in enumerate(config["active"]):
+        if name not in config["experiments"]:
+            raise ConfigError(f"config error at active[{i}]: no experiment named {name!r} "
+                              f"(have {sorted(config['experiments'])})")
+    for fig, names in config["figures"].items():
+        if fig == "curve_lams":
+            continue
+        for name in [names] if isinstance(names, str) else names:
+            if name not in config["experiments"]:
+                raise ConfigError(f"config error at figures.{fig}: no experiment named {name!r} "
+                                  f"(have {sorted(config['experiments'])})")
+            if fig not in ("finite_size", "s_inf") and not config["experiments"][name]["train"]:
+                raise ConfigError(f"config error at figures.{fig}: experiment {name!r} has train: false")
+    if config["figures"]["main_experiment"] not in config["active"]:
+        raise ConfigError("config error at active: the main experiment "
+                          f"{config['figures']['main_experiment']!r} must be active")
     for name, exp in config["experiments"].items():
         key = "lam" if "lam" in exp else "d"
-        for grid_key in ("N", key, "sigma", "lr"):
+        for grid_key in ("N", key, "sigma", "lr", "bias_noise"):
             values = [canonical(v) for v in exp[grid_key]]
             if len(set(values)) != len(values):
                 raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
         if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
             raise ConfigError(f"config error at experiments.{name}.horizon: must be >= 1 epoch")
+        if exp["horizon"] != int(exp["horizon"]):
+            # the last checkpoint is the horizon itself: a fraction would put it beyond the last GD step (GD
+            # records step floor(horizon) under the label horizon), so the schedule and the steps disagree
+            raise ConfigError(f"config error at experiments.{name}.horizon: {exp['horizon']} is not a whole "
+                              "number of epochs (the last checkpoint would fall between two GD steps)")
     return config
 
 
 def cells(config: dict) -> list[dict]:
-    """The derived cell table: one dict per (experiment, N, d, sigma, lr), validated against
+    """The derived cell table: one dict per (active experiment, N, d, sigma, lr, bias_noise), validated against
     workflow/schemas/cells.schema.yaml. lam must give an integer d = lam * N."""
     rows = []
-    for name, exp in config["experiments"].items():
-        for N, x, sigma, lr in itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"]):
+    for name in config["active"]:
+        exp = config["experiments"][name]
+        grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"], exp["bias_noise"])
+        for N, x, sigma, lr, eps in grid:
             if "lam" in exp:
                 d = round(x * N)
                 if abs(x * N - d) > 1e-9 * N or d < 1:
@@ -97,9 +130,10 @@ def cells(config: dict) -> list[dict]:
                                       f"d = {x * N:.6g}, not a positive integer")
             else:
                 d = int(x)
-            cell_id = f"N{N}_d{d}_sigma{canonical(sigma)}_lr{canonical(lr)}"
+            cell_id = f"N{N}_d{d}_sigma{canonical(sigma)}_lr{canonical(lr)}" + (f"_eps{canonical(eps)}" if eps else "")
             rows.append({"experiment": name, "cell": cell_id, "N": int(N), "d": int(d), "lam": d / N,
-                         "sigma": float(sigma), "lr": float(lr), "realisations": int(exp["realisations"]),
+                         "sigma": float(sigma), "lr": float(lr), "bias_noise": float(eps),
+                         "realisations": int(exp["realisations"]),
                          "n_blocks": -(-int(exp["realisations"]) // int(config["block_size"]))})
     seen = {}
     for r in rows:
@@ -123,7 +157,8 @@ def block_realisations(block: int, block_size: int, realisations: int) -> range:
 def cell_params(config: dict, experiment: str, cell: dict) -> dict:
     """Everything a cell's jobs need: the grid point plus the experiment-wide settings (rule params)."""
     exp = config["experiments"][experiment]
-    keep = {k: v for k, v in exp.items() if k not in ("N", "lam", "d", "sigma", "lr")}
+    keep = {k: v for k, v in exp.items() if k not in ("N", "lam", "d", "sigma", "lr", "bias_noise")}
     return {**keep, "experiment": experiment, "cell": cell["cell"], "N": cell["N"], "d": cell["d"],
-            "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "root_seed": config["root_seed"],
+            "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "bias_noise": cell["bias_noise"],
+            "root_seed": config["root_seed"],
             "block_size": config["block_size"]}

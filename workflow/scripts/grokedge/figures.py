@@ -138,3 +138,165 @@ def final_accuracy_figure(runs: pd.DataFrame):
            title=f"Final accuracy (horizon {t.horizon.max():.3g} epochs)")
     ax.legend(fontsize=7)
     return fig
+
+
+def _median_curves(curves: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
+    return curves[curves.epoch > 0].groupby([by, "epoch"])[columns].median().reset_index()
+
+
+def training_curves_figure(curves: pd.DataFrame):
+    """Paper Fig. 1 (left): losses, accuracies, sigma|S| and b against epochs for a few lambdas (median over
+    realisations): closed-form generalisation metrics solid, the sampled test set dotted, training dashed."""
+    cols = [c for c in ("train_loss", "gen_loss", "test_loss", "train_acc", "gen_acc", "test_acc",
+                        "sigma_s_norm", "b") if c in curves]
+    med = _median_curves(curves, "lam", cols)
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    for i, (lam, g) in enumerate(med.groupby("lam")):
+        colour = f"C{i}"
+        for ax, key in zip(axes[:2], ("loss", "acc"), strict=True):
+            ax.plot(g.epoch, g[f"train_{key}"], ls="--", color=colour, label=f"$\\lambda$={lam:.3g} train")
+            ax.plot(g.epoch, g[f"gen_{key}"], color=colour, label=f"$\\lambda$={lam:.3g} gen (closed form)")
+            if f"test_{key}" in g:
+                ax.plot(g.epoch, g[f"test_{key}"], ls=":", lw=2.5, color=colour, label=f"$\\lambda$={lam:.3g} test set")
+        axes[2].plot(g.epoch, g.sigma_s_norm, color=colour, label=f"$\\lambda$={lam:.3g}")
+        axes[3].plot(g.epoch, g.b, color=colour, label=f"$\\lambda$={lam:.3g}")
+    axes[0].set(yscale="log", ylabel="loss", title="Loss")
+    axes[1].set(ylabel="accuracy", title="Accuracy")
+    axes[2].set(yscale="log", ylabel=r"$\sigma|S|$", title=r"Weight scale $\sigma|S|$")
+    axes[3].set(ylabel="$b$", title="Bias")
+    for ax in axes:
+        ax.set(xscale="log", xlabel="epoch")
+    axes[0].legend(fontsize=6)
+    axes[2].legend(fontsize=8)
+    n = curves.N.iloc[0]
+    fig.suptitle(f"Training dynamics, N = {n}, $\\sigma$ = {curves.sigma.iloc[0]:g}, $\\eta$ = {curves.lr.iloc[0]:g} "
+                 f"(median of {curves.realisation.nunique()} realisations per $\\lambda$)", y=1.02)
+    return fig
+
+
+def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame):
+    """Paper Fig. 2. Left: histograms of S.x_i/|S| over the training points at the end of training, per lambda.
+    Right: each realisation's path in the (sigma|S|, b) plane over the map of A_gen = Phi(-b/(sigma|S|)),
+    whose iso-accuracy lines are the rays b = -z_a sigma|S|."""
+    from scipy.stats import norm
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for i, (lam, g) in enumerate(projections.groupby("lam")):
+        ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}",
+                 label=f"$\\lambda$={lam:.3g}")
+    ax1.axvline(0, color="grey", lw=1)
+    ax1.set(xlabel=r"$S\cdot x_i/|S|$ at the horizon", ylabel="density", title="Training points along S")
+    ax1.legend(fontsize=8)
+    xmax = float(curves.sigma_s_norm.max()) * 1.05
+    bmin = float(curves.b.min()) * 1.05
+    a, b = np.meshgrid(np.linspace(1e-6, xmax, 300), np.linspace(bmin, max(1.0, -0.1 * bmin), 300))
+    acc = norm.cdf(-b / a)
+    im = ax2.pcolormesh(a, b, acc, cmap="Greys", vmin=0.5, vmax=1.0, shading="auto", alpha=0.6)
+    levels = [0.6, 0.9, 0.99, 0.999]
+    cs = ax2.contour(a, b, acc, levels=levels, colors="k", linewidths=0.7)
+    ax2.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=7)
+    for i, (lam, g) in enumerate(curves.groupby("lam")):
+        for _, path in g.groupby("realisation"):
+            ax2.plot(path.sigma_s_norm, path.b, color=f"C{i}", lw=1.2)
+        ax2.plot([], [], color=f"C{i}", label=f"$\\lambda$={lam:.3g}")
+    fig.colorbar(im, ax=ax2, label="$A_{gen}$")
+    ax2.set(xlabel=r"$\sigma|S|$", ylabel="$b$", title="Training paths over the generalisation-accuracy map")
+    ax2.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def s_inf_figure(runs: pd.DataFrame):
+    """Paper Fig. 1 (right): |S_inf| of inseparable sets against the distance 1 - 2 lambda, log-log."""
+    r = runs[~runs.separable & runs.s_inf_norm.notna()]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for (N, sigma), g in r.groupby(["N", "sigma"]):
+        ax.scatter(1 - 2 * g.lam, g.s_inf_norm, s=10, alpha=0.5)
+        med = g.groupby("lam").s_inf_norm.median()
+        ax.plot(1 - 2 * med.index, med.values, "o-", label=f"N={N}, $\\sigma$={sigma:g} (median)")
+    ax.set(xscale="log", yscale="log", xlabel=r"$1-2\lambda$", ylabel=r"$|S_\infty|$",
+           title=r"$|S_\infty|$ diverges as the data approach separability")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def two_gaussian_figure(curves: pd.DataFrame):
+    """Paper Fig. 4: two Gaussian classes with first-coordinate noise sigma_A (bias feature 1 + eps xi,
+    eps = sigma_A/mu). Median train and gen accuracy against epochs; as b -> -inf with S finite,
+    A_gen -> Phi(1/eps) (dotted lines): the limit drops below 1 while the delay persists."""
+    from scipy.stats import norm
+
+    med = _median_curves(curves, "bias_noise", ["train_acc", "gen_acc"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (eps, g) in enumerate(med.groupby("bias_noise")):
+        ax.plot(g.epoch, g.gen_acc, color=f"C{i}", label=f"$\\sigma_A/\\mu$={eps:g}: gen")
+        ax.plot(g.epoch, g.train_acc, color=f"C{i}", ls="--", lw=1, label=f"$\\sigma_A/\\mu$={eps:g}: train")
+        if eps > 0:
+            ax.axhline(norm.cdf(1 / eps), color=f"C{i}", ls=":", lw=1)
+    ax.set(xscale="log", xlabel="epoch", ylabel="accuracy",
+           title=f"Two Gaussian classes, $\\lambda$={curves.lam.iloc[0]:.3g} (dotted: limit $\\Phi(\\mu/\\sigma_A)$)")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def adam_figure(curves: pd.DataFrame, labels: dict[str, str]):
+    """Paper Fig. 5: Adam against GD (its flow limit) on the same datasets: median accuracies and losses."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for i, (exp, g) in enumerate(curves[curves.epoch > 0].groupby("experiment")):
+        m = g.groupby("epoch")[["train_acc", "gen_acc", "train_loss", "gen_loss"]].median()
+        lab = labels.get(exp, exp)
+        ax1.plot(m.index, m.gen_acc, color=f"C{i}", label=f"{lab}: gen")
+        ax1.plot(m.index, m.train_acc, color=f"C{i}", ls="--", label=f"{lab}: train")
+        ax2.plot(m.index, m.gen_loss, color=f"C{i}", label=f"{lab}: gen")
+        ax2.plot(m.index, m.train_loss, color=f"C{i}", ls="--", label=f"{lab}: train")
+    ax1.set(xscale="log", xlabel="epoch", ylabel="accuracy (median)", title="Accuracy")
+    ax2.set(xscale="log", yscale="log", xlabel="epoch", ylabel="loss (median)", title="Loss")
+    ax1.legend(fontsize=8)
+    fig.suptitle(f"Adam vs GD, $\\lambda$={curves.lam.iloc[0]:.3g}, N={curves.N.iloc[0]}, "
+                 f"$\\sigma$={curves.sigma.iloc[0]:g}", y=1.02)
+    return fig
+
+
+def finite_size_figure(runs: pd.DataFrame):
+    """Left: LP separable fraction against lambda for several N, with Wendel's exact law. Right: the same data
+    against x = sqrt(d) (sqrt(2 lambda) - 1/sqrt(2 lambda)), collapsing onto the large-N form 1/2 (1 + erf x)."""
+    from scipy.special import erf
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for i, (N, g) in enumerate(runs.groupby("N")):
+        f = g.groupby("d").separable.agg(["mean", "count"])
+        lam = f.index / N
+        err = np.sqrt(f["mean"] * (1 - f["mean"]) / f["count"])
+        ax1.errorbar(lam, f["mean"], yerr=err, fmt="o", color=f"C{i}", capsize=2, label=f"N={N}")
+        dd = np.arange(max(1, int(0.35 * N)), int(0.65 * N) + 1)
+        ax1.plot(dd / N, [wendel_probability(N, k) for k in dd], color=f"C{i}", lw=1)
+        x = np.sqrt(f.index) * (np.sqrt(2 * lam) - 1 / np.sqrt(2 * lam))
+        ax2.errorbar(x, f["mean"], yerr=err, fmt="o", color=f"C{i}", capsize=2, label=f"N={N}")
+    xs = np.linspace(-3, 3, 200)
+    ax2.plot(xs, 0.5 * (1 + erf(xs)), "k-", lw=1.5, label=r"$\frac{1}{2}(1+\mathrm{erf}\,x)$")
+    ax1.set(xlabel=r"$\lambda = d/N$", ylabel="separable fraction", title="LP (points) and Wendel (lines)")
+    ax2.set(xlabel=r"$x=\sqrt{d}\,(\sqrt{2\lambda}-1/\sqrt{2\lambda})$", ylabel="separable fraction",
+            title="Finite-size collapse", xlim=(-3, 3))
+    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def asymptotic_figure(runs: pd.DataFrame, name: str, definition: dict):
+    """Measured grokking time of each inseparable realisation against the asymptotic prediction
+    exp(z_a sigma|S_inf|)/(eta m), which assumes S has reached S_inf by the crossing: it holds where the
+    crossing is late (large sigma|S_inf|) and overestimates nothing there; early crossings sit off the line."""
+    col, pred, cens = f"grok_{name}", f"grok_{name}_pred", f"grok_{name}_censored"
+    r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    sc = ax1.scatter(r[pred], r[col], c=r.sigma * r.s_inf_norm, cmap="viridis", s=12)
+    lo, hi = float(np.nanmin([r[pred].min(), r[col].min()])), float(np.nanmax([r[pred].max(), r[col].max()]))
+    ax1.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = predicted")
+    ax1.set(xscale="log", yscale="log", xlabel="predicted [epochs]", ylabel="measured [epochs]",
+            title=f"Grokking time ({_describe(definition)})")
+    fig.colorbar(sc, ax=ax1, label=r"$\sigma|S_\infty|$")
+    ax1.legend(fontsize=8)
+    ax2.scatter(r.sigma * r.s_inf_norm, r[col] / r[pred], s=12, c=r.lam, cmap="viridis")
+    ax2.axhline(1, color="k", ls="--", lw=1)
+    ax2.set(xscale="log", yscale="log", xlabel=r"$\sigma|S_\infty|$", ylabel="measured / predicted",
+            title="Where the asymptotic prediction holds")
+    return fig

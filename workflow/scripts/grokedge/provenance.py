@@ -51,3 +51,33 @@ def provenance(params=None, wall_time_s: float | None = None, repo: Path | None 
         "params_hash": None if params is None else params_hash(params),
         "wall_time_s": wall_time_s,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the provenance stamped into one or more tables: ``python -m grokedge.provenance TABLE...``."""
+    import argparse
+
+    from .io import table_metadata
+
+    parser = argparse.ArgumentParser(prog="python -m grokedge.provenance", description=main.__doc__)
+    parser.add_argument("tables", nargs="+", help="Parquet tables written by the workflow")
+    args = parser.parse_args(argv)
+    status = 0
+    for path in args.tables:
+        try:
+            meta = table_metadata(path)
+        except (OSError, ValueError) as err:
+            print(f"{path}: cannot read: {err}", file=sys.stderr)
+            status = 1
+            continue
+        if not meta:
+            print(f"{path}: no grokedge provenance (not written by this workflow)", file=sys.stderr)
+            status = 1
+            continue
+        print(f"== {path}")
+        print(json.dumps(meta, indent=2, sort_keys=True))
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from . import data, metrics, separability, train
 from .config import block_realisations
@@ -15,7 +16,7 @@ from .seeds import realisation_seed
 log = logging.getLogger("grokedge.stages")
 
 DISTRIBUTION = "gaussian"
-PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr"]
+PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise"]
 
 
 def _ids(params: dict, r: int) -> dict:
@@ -76,8 +77,9 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
-    """Stage 3: train every realisation of the block together; one row per (realisation, checkpoint)."""
+def train_block(params: dict, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 3: train every realisation of the block together. Returns the curves (one row per realisation
+    and checkpoint) and the final states (one row per realisation: b and the vector S)."""
     reals = load_realisations(params, manifest)
     X = np.stack([r.X for r in reals])
     S0 = np.stack([r.S0 for r in reals])
@@ -107,7 +109,11 @@ def train_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     for k in PARAM_COLUMNS[::-1]:
         df.insert(0, k, params[k])
     df["solver"] = params["solver"]
-    return df
+    state = pd.DataFrame({"realisation": manifest.realisation.to_numpy(), "seed": manifest.seed.to_numpy(),
+                          "epoch": epochs[-1], "b": traj.b[:, -1], "S": list(traj.S[:, -1])})
+    for k in PARAM_COLUMNS[::-1]:
+        state.insert(0, k, params[k])
+    return df, state
 
 
 def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> pd.DataFrame:
@@ -131,4 +137,31 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
     runs = seps.merge(pd.DataFrame(rows), on=keys, how="left", validate="one_to_one")
     runs["trained"] = runs["horizon"].notna()
     runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
+    for name, spec in grokking.items():
+        if spec["kind"] == "gen_accuracy":
+            runs[f"grok_{name}_pred"] = asymptotic_grokking_time(runs, spec["threshold"])
     return runs.sort_values(["experiment", "N", "d", "sigma", "lr", "realisation"]).reset_index(drop=True)
+
+
+def asymptotic_grokking_time(runs: pd.DataFrame, threshold: float) -> pd.Series:
+    """Epoch at which A_gen reaches ``threshold`` if S already sits at S_inf: e^{-b} ~ eta t m, and
+    A_gen = Phi(-b / (sigma |S_inf|)) >= a once -b >= z_a sigma |S_inf|, so
+    t_pred = exp(z_a sigma |S_inf|) / (eta m) epochs (science.md §2). NaN for separable sets and for a noisy
+    bias feature, where the formula does not apply."""
+    z = norm.ppf(threshold)
+    valid = ~runs["separable"].astype(bool) & (runs["bias_noise"] == 0)
+    with np.errstate(over="ignore"):
+        t = np.exp(z * runs["sigma"] * runs["s_inf_norm"]) / (runs["lr"] * runs["s_inf_m"])
+    return t.where(valid)
+
+
+def final_projections(state: pd.DataFrame) -> pd.DataFrame:
+    """S.x_i/|S| for every training point of every realisation at the end of training, with the points
+    regenerated from each row's seed (one row per realisation and point)."""
+    frames = []
+    for row in state.itertuples():
+        X = data.realisation(int(row.N), int(row.d), float(row.sigma), int(row.seed)).X
+        S = np.asarray(row.S, dtype=float)
+        frames.append(pd.DataFrame({"lam": row.lam, "realisation": row.realisation,
+                                    "projection": X @ S / np.linalg.norm(S)}))
+    return pd.concat(frames, ignore_index=True)
