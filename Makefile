@@ -10,7 +10,7 @@ PRESET ?=
 PRESET_FILE := workflow/presets/$(PRESET).yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run test bench lint dry-run report lock slurm-test clean-venv
+.PHONY: run test bench lint dry-run report lock slurm-test clean-venv provenance check-preset
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+## make provenance TABLE=results/tables/runs.parquet: print a table's provenance (commit, versions, host, ...)
+TABLE ?= results/tables/runs.parquet
+provenance: $(STAMP)
+	PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.provenance $(TABLE)
+
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check workflow tests benchmarks
@@ -45,6 +50,10 @@ dry-run: $(STAMP) check-preset
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(preset-args) --report results/report.html
+
+## make slurm-test: the SLURM profile end to end on a throw-away one-node cluster (root; Debian; a few minutes)
+slurm-test: $(STAMP)
+	VENV=$(VENV) bash tools/slurm/test_slurm.sh
 
 ## make lock: re-resolve requirements.in into requirements.lock
 lock:

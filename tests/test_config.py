@@ -59,7 +59,11 @@ def test_bad_config_is_rejected_with_the_key_named(cfg, message):
 
 
 def test_default_and_presets_are_valid():
-    assert len(cells(validate_config(copy.deepcopy(DEFAULT)))) == len(DEFAULT["experiments"]["lambda_sweep"]["lam"])
+    expected = 0
+    for name in DEFAULT["active"]:
+        e = DEFAULT["experiments"][name]
+        expected += len(e["N"]) * len(e["lam"]) * len(e["sigma"]) * len(e.get("lr", [0])) * len(e.get("bias_noise", [0]))
+    assert len(cells(validate_config(copy.deepcopy(DEFAULT)))) == expected
     for preset in (ROOT / "workflow" / "presets").glob("*.yaml"):
         merged = _merge(copy.deepcopy(DEFAULT), yaml.safe_load(preset.read_text()))
         assert cells(validate_config(merged)), preset.name

@@ -37,10 +37,23 @@ def write_table(df: pd.DataFrame, path: str | Path, kind: str, metadata: dict | 
 
 
 def table_metadata(path: str | Path) -> dict:
-    """The ``grokedge`` schema metadata of a table written by ``write_table`` ({} if absent)."""
-    meta = pq.read_schema(path).metadata or {}
+    """The ``grokedge`` schema metadata of a table written by ``write_table`` ({} if absent). A file that is
+    not Parquet (truncated, another format) or whose stamp is not JSON raises ValueError naming the path."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowException, OSError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a readable Parquet file ({err}); delete it and rerun the workflow to "
+                         "rebuild it") from None
     raw = meta.get(b"grokedge")
-    return json.loads(raw) if raw else {}
+    try:
+        found = json.loads(raw) if raw else {}
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise ValueError(f"{path}: its 'grokedge' metadata is not a JSON object; delete it and rerun the workflow")
+    return found
 
 
 def read_table(path: str | Path, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
