@@ -6,7 +6,7 @@ rule plot:
     output:
         report(
             f"{RESULTS}/figures/{{figure}}.png",
-            caption="../report/{figure}.rst",
+            caption="../report/figure.rst",
             category="Paper model",
         ),
     params:
