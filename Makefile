@@ -33,8 +33,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 ## make bench: the benchmark suite (slow, on purpose; prints ratios against same-run baselines)
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 ## make provenance TABLE=results/tables/runs.parquet: print a table's provenance (commit, versions, host, ...)
 TABLE ?= results/tables/runs.parquet

@@ -17,6 +17,8 @@ Flow:      d(S, b)/dt = -g - (c eta / 2) H g, t = eta * epoch, with g = grad L a
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,65 +66,177 @@ def _bias_feature(c, R: int, N: int) -> np.ndarray:
     return np.ones((R, N)) if c is None else np.asarray(c, dtype=float).reshape(R, N)
 
 
+# GD kernel. Each realisation's data is stacked as U = [X, c] (N, d + 1) and its state as w = (S, b), so a step is
+# two gemv (z = U w, then p U with p = expit(z)) and an axpy: the bias rides along in both passes over the data.
+# Matrices of at least _RESIDENT_MIN_ELEMENTS elements: one realisation at a time runs all its steps up to the
+# next checkpoint, so its U stays in the core's cache across steps instead of being streamed from memory twice a
+# step (realisations do not interact). Smaller ones, and Adam, go step by step with one batched call per operation
+# over the chunk (Python overhead dominates there). Both call the same gemv per realisation and all other
+# operations are elementwise or per row, so neither this choice nor the chunking over threads changes a bit.
+# (np.dot and the batched np.matmul reach the same OpenBLAS gemv for a realisation: the tests check the bits.)
+_RESIDENT_MIN_ELEMENTS = 16384
+
+
+class _Failures:
+    """Divergences found by the chunks of one ``gradient_descent`` call. The one reported is the one a single pass
+    over all realisations raises: the smallest (checkpoint, kind, chunk) with kind 0 for non-finite weights
+    (checked first) and 1 for a rising loss; within a chunk the first bad realisation is named. Chunks stop once
+    they are past the checkpoint of a recorded failure (they cannot produce an earlier one) or on ``abort``."""
+
+    def __init__(self, K: int):
+        self.k = K  # checkpoint index of the earliest failure so far (K: none; -1: abort)
+        self._best = None
+        self._lock = threading.Lock()
+
+    def record(self, key: tuple, exc: Exception) -> None:
+        with self._lock:
+            if self._best is None or key < self._best[0]:
+                self._best = (key, exc)
+                self.k = min(self.k, key[0])
+
+    def abort(self) -> None:
+        self.k = -1
+
+    def raise_first(self) -> None:
+        if self._best is not None:
+            raise self._best[1]
+
+
+def _split(R: int, threads: int) -> list[tuple[int, int]]:
+    """Contiguous chunks of range(R), sizes differing by at most one."""
+    if int(threads) < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    n = max(1, min(int(threads), R))
+    edges = [R * i // n for i in range(n + 1)]
+    return [(edges[i], edges[i + 1]) for i in range(n)]
+
+
+def _loss_u(U, w):
+    """Mean logistic loss of every realisation, U (R, N, d + 1), w (R, d + 1)."""
+    return np.logaddexp(0.0, np.matmul(U, w[..., None])[..., 0]).mean(axis=-1)
+
+
+def _gd_chunk(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out,
+              failures: _Failures) -> None:
+    """GD/Adam for realisations lo .. lo + len(U) - 1 (one chunk) over all checkpoints: U (Rc, N, d + 1), the
+    state w (Rc, d + 1) updated in place, w_out (Rc, K, d + 1) this chunk's rows of the output."""
+    try:
+        _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures)
+    except BaseException:
+        failures.abort()  # the other chunks stop at their next step
+        raise
+
+
+def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures):
+    Rc, N, d1 = U.shape
+    d, K, first = d1 - 1, len(epochs), first_realisation + lo
+    total = int(epochs[-1]) if K else 0
+    loss0 = _loss_u(U, w)
+    p = np.empty((Rc, N))  # z = U w, then p = expit(z), in place
+    g = np.empty((Rc, d1))  # p U, then the step
+    scale = lr / N
+    resident = not adam and N * d1 >= _RESIDENT_MIN_ELEMENTS
+    rows = [(U[i], w[i], p[i], g[i]) for i in range(Rc)]
+    if adam:
+        m, v = np.zeros_like(w), np.zeros_like(w)
+        b1, b2 = betas
+    dot, matmul, multiply, subtract = np.dot, np.matmul, np.multiply, np.subtract
+    step = 0
+    for k, target in enumerate(epochs):
+        target = int(target)
+        if resident and target > step:
+            n = target - step
+            for Ui, wi, pi, gi in rows:
+                if failures.k < k:
+                    return
+                for _ in range(n):  # np.dot, not matmul: matmul keeps the GIL for outputs of <= 500 elements
+                    dot(Ui, wi, out=pi)
+                    expit(pi, out=pi)
+                    dot(pi, Ui, out=gi)
+                    multiply(gi, scale, out=gi)
+                    subtract(wi, gi, out=wi)
+            step = target
+        while step < target:
+            if failures.k < k:
+                return
+            matmul(U, w[..., None], out=p[..., None])
+            expit(p, out=p)
+            matmul(p[:, None, :], U, out=g[:, None, :])
+            step += 1
+            if adam:
+                g /= N
+                m = b1 * m + (1 - b1) * g
+                v = b2 * v + (1 - b2) * g**2
+                c1, c2 = 1 - b1**step, 1 - b2**step
+                w -= lr * (m / c1) / (np.sqrt(v / c2) + adam_eps)
+            else:
+                multiply(g, scale, out=g)
+                subtract(w, g, out=w)
+        if failures.k < k:
+            return
+        try:
+            _check_finite(w[:, :d], w[:, d], target, first)
+        except TrainingDiverged as exc:
+            failures.record((k, 0, lo), exc)
+            return
+        if not adam and target > 0:
+            rising = _loss_u(U, w) > rise_factor * loss0
+            if rising.any():
+                r = int(np.flatnonzero(rising)[0]) + first
+                failures.record((k, 1, lo), TrainingDiverged(
+                    f"realisation {r}: training loss rose above {rise_factor:g}x its initial value by epoch "
+                    f"{target}: GD diverges, the learning rate {lr:g} is above the stability bound 2/L"))
+                return
+        w_out[:, k] = w
+        if k and (k % max(1, K // 10) == 0 or k == K - 1):
+            log.info("realisations %d-%d: epoch %d of %d", first, first + Rc - 1, target, total)
+
+
 def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = "gd",
                      betas=(0.9, 0.999), adam_eps: float = 1e-8, first_realisation: int = 0,
-                     rise_factor: float = 10.0, c=None) -> Trajectory:
+                     rise_factor: float = 10.0, c=None, threads: int = 1) -> Trajectory:
     """Full-batch GD (or Adam) on the mean logistic loss for every realisation at once.
 
     ``epochs``: increasing integer checkpoints starting at 0. A GD step never raises a smooth convex loss
     when lr is below the stability bound 2/L; a training loss above ``rise_factor`` times its initial value
     therefore means lr is too large, and the run stops with ``TrainingDiverged`` naming realisation and epoch.
+
+    ``threads``: the realisations (which do not interact) are split into that many contiguous chunks, each run
+    through all its steps in its own thread (the gemv calls release the GIL). Results are bitwise the same for
+    every value. BLAS itself should be single-threaded (callers pin it with threadpoolctl).
     """
     X = np.asarray(X, dtype=float)
     R, N, d = X.shape
-    XT = np.ascontiguousarray(np.swapaxes(X, 1, 2))
-    S = np.array(S0, dtype=float).reshape(R, d)
-    b = np.array(np.broadcast_to(b0, (R,)), dtype=float)
+    U = np.empty((R, N, d + 1))
+    U[..., :d] = X
+    U[..., d] = _bias_feature(c, R, N)
+    w = np.empty((R, d + 1))
+    w[:, :d] = np.asarray(S0, dtype=float).reshape(R, d)
+    w[:, d] = np.broadcast_to(np.asarray(b0, dtype=float), (R,))
     K = len(epochs)
-    S_out, b_out = np.empty((R, K, d)), np.empty((R, K))
-    c = _bias_feature(c, R, N)
-    plain_bias = bool(np.all(c == 1.0))
-    loss0 = _batched_loss(X, S, b, c)
+    w_out = np.empty((R, K, d + 1))
     adam = optimizer == "adam"
-    if adam:
-        mS, vS, mb, vb = np.zeros_like(S), np.zeros_like(S), np.zeros_like(b), np.zeros_like(b)
-    z = np.empty((R, N, 1))
-    gS = np.empty((R, d, 1))
-    step = 0
-    for k, target in enumerate(epochs):
-        target = int(target)
-        while step < target:
-            np.matmul(X, S[..., None], out=z)
-            p = expit(z[..., 0] + (b[:, None] if plain_bias else b[:, None] * c))
-            np.matmul(XT, p[..., None], out=gS)
-            grad_S = gS[..., 0] / N
-            grad_b = p.mean(axis=1) if plain_bias else (p * c).mean(axis=1)
-            step += 1
-            if adam:
-                b1, b2 = betas
-                mS = b1 * mS + (1 - b1) * grad_S
-                vS = b2 * vS + (1 - b2) * grad_S**2
-                mb = b1 * mb + (1 - b1) * grad_b
-                vb = b2 * vb + (1 - b2) * grad_b**2
-                c1, c2 = 1 - b1**step, 1 - b2**step
-                S -= lr * (mS / c1) / (np.sqrt(vS / c2) + adam_eps)
-                b -= lr * (mb / c1) / (np.sqrt(vb / c2) + adam_eps)
-            else:
-                S -= lr * grad_S
-                b -= lr * grad_b
-        _check_finite(S, b, target, first_realisation)
-        if not adam and target > 0:
-            rising = _batched_loss(X, S, b, c) > rise_factor * loss0
-            if rising.any():
-                r = int(np.flatnonzero(rising)[0]) + first_realisation
-                raise TrainingDiverged(
-                    f"realisation {r}: training loss rose above {rise_factor:g}x its initial value by epoch "
-                    f"{target}: GD diverges, the learning rate {lr:g} is above the stability bound 2/L")
-        S_out[:, k], b_out[:, k] = S, b
-        if k and (k % max(1, K // 10) == 0 or k == K - 1):
-            log.info("realisations %d-%d: epoch %d of %d", first_realisation, first_realisation + R - 1,
-                     target, int(epochs[-1]))
-    return Trajectory(np.asarray(epochs, dtype=float), S_out, b_out)
+    chunks = _split(R, threads)
+    failures = _Failures(K)
+
+    def run(lo, hi):
+        _gd_chunk(U[lo:hi], w[lo:hi], lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation,
+                  w_out[lo:hi], failures)
+
+    if len(chunks) == 1:
+        run(*chunks[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="grokedge-gd") as pool:
+            futures = [pool.submit(run, lo, hi) for lo, hi in chunks]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:  # e.g. KeyboardInterrupt while waiting: stop the workers at their next step
+                failures.abort()
+                raise
+    failures.raise_first()
+    return Trajectory(np.asarray(epochs, dtype=float), np.ascontiguousarray(w_out[..., :d]),
+                      np.ascontiguousarray(w_out[..., d]))
 
 
 def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, eta_correction: bool = True, rtol: float = 1e-8,
@@ -178,22 +292,26 @@ SOLVERS = ("gd", "adam", "flow")
 
 
 def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_warmup: int = 100,
-          eta_correction: bool = True, betas=(0.9, 0.999), first_realisation: int = 0, c=None) -> Trajectory:
+          eta_correction: bool = True, betas=(0.9, 0.999), first_realisation: int = 0, c=None,
+          threads: int = 1) -> Trajectory:
     """Run one solver over the checkpoint epochs.
 
     ``flow`` takes the first ``gd_warmup`` epochs as exact GD steps (there a step of size eta is not small
     against the fastest time scale 1/lambda_max(H), and the GD iterates are cheap), then integrates the
     modified gradient flow from the GD state: the result tracks GD to better than 1e-3 at every checkpoint.
+    ``threads`` splits the realisations of the GD steps (``gd``, ``adam`` and the ``flow`` warm-up) over that many
+    threads; results are bitwise independent of it.
     """
     epochs = np.asarray(epochs, dtype=float)
     if solver in ("gd", "adam"):
         return gradient_descent(X, S0, b0, lr, epochs, optimizer=solver, betas=betas,
-                                first_realisation=first_realisation, c=c)
+                                first_realisation=first_realisation, c=c, threads=threads)
     if solver != "flow":
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     warm = min(int(gd_warmup), int(epochs[-1]))
     early = epochs[epochs <= warm]
-    head = gradient_descent(X, S0, b0, lr, np.unique(np.append(early, warm)), first_realisation=first_realisation, c=c)
+    head = gradient_descent(X, S0, b0, lr, np.unique(np.append(early, warm)), first_realisation=first_realisation, c=c,
+                            threads=threads)
     late = epochs[epochs > warm]
     if len(late) == 0:
         keep = np.isin(head.epochs, epochs)

@@ -1,0 +1,67 @@
+"""Parts 2 and 3: the gradient-flow solver against step-by-step GD, and its reach at long horizons."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from grokedge.train import checkpoint_epochs, gradient_descent, train
+
+from ._util import Report, fmt_time, per_step
+from .kernel import LR, _data
+
+
+def _max_rel(a, b):
+    return float(np.max(np.abs(a - b) / np.abs(a)))
+
+
+def run_flow_vs_gd(rep: Report, R: int = 4, lam: float = 0.48, horizon: float = 1e5) -> dict:
+    X, S0 = _data(R=R, lam=lam)
+    d = X.shape[2]
+    rep.section(f"2. Flow solver vs GD to {horizon:.0e} epochs (N=400, d={d}, sigma=5, lr={LR}, R={R})")
+    epochs = checkpoint_epochs(horizon, 10)
+    t0 = time.perf_counter()
+    fl = train(X, S0, 0.0, LR, epochs, solver="flow")
+    t_flow = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gd = train(X, S0, 0.0, LR, epochs, solver="gd", threads=1)
+    t_gd1 = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gd2 = train(X, S0, 0.0, LR, epochs, solver="gd", threads=2)
+    t_gd2 = time.perf_counter() - t0
+    same = np.array_equal(gd.S, gd2.S) and np.array_equal(gd.b, gd2.b)
+    nz = epochs > 0  # b0 = 0
+    db = _max_rel(gd.b[:, nz], fl.b[:, nz])
+    ds = _max_rel(np.linalg.norm(gd.S, axis=-1), np.linalg.norm(fl.S, axis=-1))
+    rep.row("flow solver (100 GD warm-up steps + DOP853)", fmt_time(t_flow))
+    rep.row("baseline: GD, threads=1", fmt_time(t_gd1))
+    rep.row(f"GD, threads=2 (bitwise equal to threads=1: {'yes' if same else 'NO'})", fmt_time(t_gd2))
+    rep.ratio("GD threads=1 time / flow time", t_gd1 / t_flow)
+    rep.ratio("GD threads=2 time / flow time", t_gd2 / t_flow)
+    rep.row("max rel. disagreement flow vs GD in b (all checkpoints)", f"{db:8.1e}")
+    rep.row("max rel. disagreement flow vs GD in |S| (all checkpoints)", f"{ds:8.1e}")
+    rep.row("within 1e-3", "yes" if max(db, ds) <= 1e-3 else "NO")
+    return {"t_flow": t_flow, "t_gd1": t_gd1, "t_gd2": t_gd2, "db": db, "ds": ds}
+
+
+def run_long(rep: Report, R: int = 8, lam: float = 0.48, horizon: float = 1e9, repeat: int = 3) -> dict:
+    X, S0 = _data(R=R, lam=lam)
+    d = X.shape[2]
+    rep.section(f"3. Flow solver to {horizon:.0e} epochs (N=400, d={d}, lr={LR}, R={R}, 20 checkpoints/decade)")
+    epochs = checkpoint_epochs(horizon, 20)
+    t0 = time.perf_counter()
+    train(X, S0, 0.0, LR, epochs, solver="flow")
+    wall = time.perf_counter() - t0
+    per_real = wall / R
+    rate_flow = horizon / per_real  # epochs per second of wall time, per realisation
+    # baseline, same data and run: the GD kernel's epochs per second per realisation (one thread)
+    t = per_step({"gd": lambda s: gradient_descent(X, S0, 0.0, LR, np.array([0.0, float(s)]))}, 50, 1050, repeat)
+    rate_gd = R / t["gd"]
+    rep.row("wall time, all realisations", fmt_time(wall))
+    rep.row("seconds per realisation", fmt_time(per_real))
+    rep.row("epochs per second per realisation, flow", f"{rate_flow:10.3g}")
+    rep.row("baseline: epochs per second per realisation, GD kernel", f"{rate_gd:10.3g}")
+    rep.ratio("flow rate / GD rate", rate_flow / rate_gd)
+    rep.row("GD to the same horizon would take, per realisation", f"{horizon / rate_gd / 86400:8.1f} days")
+    return {"wall": wall, "per_real": per_real, "rate_flow": rate_flow, "rate_gd": rate_gd}

@@ -1,0 +1,122 @@
+"""Part 1: the GD kernel against its floor (the bare BLAS gemv it cannot avoid) and against plain-numpy loops."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from grokedge.data import realisation
+from grokedge.train import gradient_descent
+
+from ._util import Report, fmt_time, per_step, split_run
+
+N, LAM, SIGMA, LR, R = 400, 0.48, 5.0, 0.01, 64
+
+
+def _data(R: int = R, N: int = N, lam: float = LAM):
+    d = round(lam * N)
+    reals = [realisation(N, d, SIGMA, 1000 + s) for s in range(R)]
+    return np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
+
+
+def _floor(X, S0, threads: int, resident: bool):
+    """The two bare gemv per realisation and step, X[r] @ S[r] and p[r] @ X[r] (np.dot into preallocated outputs).
+    ``resident``: one realisation runs all its steps before the next (the order of the kernel, which keeps X[r]
+    in cache); else every step sweeps all realisations (X streamed from memory twice a step)."""
+    Rn, Nn, d = X.shape
+    p = np.random.default_rng(0).random((Rn, Nn))
+    z, g = np.empty((Rn, Nn)), np.empty((Rn, d))
+    rows = [(X[r], S0[r], z[r], p[r], g[r]) for r in range(Rn)]
+    dot = np.dot  # releases the GIL around BLAS (np.matmul keeps it for outputs of <= 500 elements)
+
+    def chunk(lo, hi, steps):
+        if resident:
+            for Xr, Sr, zr, pr, gr in rows[lo:hi]:
+                for _ in range(steps):
+                    dot(Xr, Sr, out=zr)
+                    dot(pr, Xr, out=gr)
+        else:
+            for _ in range(steps):
+                for Xr, Sr, zr, pr, gr in rows[lo:hi]:
+                    dot(Xr, Sr, out=zr)
+                    dot(pr, Xr, out=gr)
+
+    return lambda steps: split_run(lambda lo, hi: chunk(lo, hi, steps), Rn, threads)
+
+
+def naive_gd(X, S0, lr: float, steps: int):
+    """The textbook loop: one realisation after the other, numpy expressions, new arrays every step."""
+    Rn, Nn, _ = X.shape
+    out = []
+    for r in range(Rn):
+        S, b = S0[r].copy(), 0.0
+        for _ in range(steps):
+            p = expit(X[r] @ S + b)
+            S = S - lr * (X[r].T @ p) / Nn
+            b = b - lr * p.mean()
+        out.append((S, b))
+    return out
+
+
+def batched_gd(X, S0, lr: float, steps: int):
+    """The project's kernel before the threaded rewrite: every step one batched matmul over all realisations for
+    X S and one for X^T p (with a transposed copy of X), so X is streamed from memory twice a step."""
+    Rn, Nn, d = X.shape
+    XT = np.ascontiguousarray(np.swapaxes(X, 1, 2))
+    S, b = S0.copy(), np.zeros(Rn)
+    z, gS = np.empty((Rn, Nn, 1)), np.empty((Rn, d, 1))
+    for _ in range(steps):
+        np.matmul(X, S[..., None], out=z)
+        p = expit(z[..., 0] + b[:, None])
+        np.matmul(XT, p[..., None], out=gS)
+        S -= lr * (gS[..., 0] / Nn)
+        b -= lr * p.mean(axis=1)
+    return S, b
+
+
+def run(rep: Report, repeat: int = 3) -> dict:
+    X, S0 = _data()
+    d = X.shape[2]
+    rep.section(f"1. GD kernel vs its floor (N={N}, d={d}, R={R}, float64)")
+    mb = X.nbytes / 2**20
+    rep.note(f"X is {mb:.0f} MiB ({X[0].nbytes / 2**10:.0f} KiB per realisation); times are per GD step for all "
+             f"{R} realisations")
+
+    def kernel(threads):
+        return lambda steps: gradient_descent(X, S0, 0.0, LR, np.array([0.0, float(steps)]), threads=threads)
+
+    # correctness first: the threads give identical bits, and the kernel is GD
+    a = gradient_descent(X, S0, 0.0, LR, np.array([0.0, 50.0]), threads=1)
+    b = gradient_descent(X, S0, 0.0, LR, np.array([0.0, 50.0]), threads=2)
+    same = np.array_equal(a.S, b.S) and np.array_equal(a.b, b.b)
+    ref = naive_gd(X[:4], S0[:4], LR, 50)
+    err = max(np.max(np.abs(a.S[r, -1] - s)) / np.max(np.abs(s)) for r, (s, _) in enumerate(ref))
+    rep.row("threads=1 and threads=2 bitwise identical", "yes" if same else "NO")
+    rep.row("max rel. difference to the naive loop (50 steps)", f"{err:8.1e}")
+
+    t = per_step({
+        "kernel1": kernel(1), "kernel2": kernel(2),
+        "floor1_res": _floor(X, S0, 1, True), "floor1_str": _floor(X, S0, 1, False),
+        "floor2_res": _floor(X, S0, 2, True), "floor2_str": _floor(X, S0, 2, False),
+    }, 20, 220, repeat)
+    t |= per_step({"naive": lambda s: naive_gd(X, S0, LR, s), "batched": lambda s: batched_gd(X, S0, LR, s)},
+                  10, 110, repeat)
+    floor1, floor2 = min(t["floor1_res"], t["floor1_str"]), min(t["floor2_res"], t["floor2_str"])
+    rep.row("floor, 1 thread: gemv pair, realisation-resident order", fmt_time(t["floor1_res"]))
+    rep.row("floor, 1 thread: gemv pair, streaming order", fmt_time(t["floor1_str"]))
+    rep.row("floor, 2 threads: gemv pair, realisation-resident order", fmt_time(t["floor2_res"]))
+    rep.row("floor, 2 threads: gemv pair, streaming order", fmt_time(t["floor2_str"]))
+    rep.row("gradient_descent, threads=1", fmt_time(t["kernel1"]))
+    rep.row("gradient_descent, threads=2", fmt_time(t["kernel2"]))
+    rep.row("baseline: naive per-realisation Python loop", fmt_time(t["naive"]))
+    rep.row("baseline: batched step-by-step numpy (previous kernel)", fmt_time(t["batched"]))
+    rep.note("ratios (floor = the faster order of the bare gemv pair, same thread count):")
+    rep.ratio("kernel / floor, threads=1", t["kernel1"] / floor1)
+    rep.ratio("kernel / floor, threads=2", t["kernel2"] / floor2)
+    rep.ratio("naive / kernel, threads=1", t["naive"] / t["kernel1"])
+    rep.ratio("naive / kernel, threads=2", t["naive"] / t["kernel2"])
+    rep.ratio("previous kernel / kernel, threads=1", t["batched"] / t["kernel1"])
+    rep.ratio("kernel threads=1 / threads=2 (parallel speed-up)", t["kernel1"] / t["kernel2"])
+    rep.ratio("floor 1 thread / 2 threads (the machine's 2-core gain)", floor1 / floor2)
+    rep.ratio("streaming / resident floor, 1 thread (cache gain)", t["floor1_str"] / t["floor1_res"])
+    return {"per_step": t, "kernel_over_floor_2": t["kernel2"] / floor2, "kernel_over_floor_1": t["kernel1"] / floor1}

@@ -1,0 +1,120 @@
+"""The threaded GD kernel: results bitwise independent of ``threads``, divergences reported as a single pass would."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from grokedge import train as train_mod
+from grokedge.data import realisation
+from grokedge.train import TrainingDiverged, checkpoint_epochs, gradient_descent, train
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _block(N, d, seeds, sigma=5.0, bias_noise=0.0):
+    reals = [realisation(N, d, sigma, s, bias_noise=bias_noise) for s in seeds]
+    X, S0 = np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
+    c = np.stack([r.c for r in reals]) if bias_noise else None
+    return X, S0, c
+
+
+@pytest.fixture(params=["batched", "resident"])
+def kernel(request, monkeypatch):
+    """Run a test under both GD kernels, whatever the problem size."""
+    monkeypatch.setattr(train_mod, "_RESIDENT_MIN_ELEMENTS", 10**12 if request.param == "batched" else 0)
+    return request.param
+
+
+def _same(a, b):
+    assert np.array_equal(a.epochs, b.epochs)
+    assert np.array_equal(a.S, b.S) and np.array_equal(a.b, b.b)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+@pytest.mark.parametrize("N, d", [(400, 96), (60, 24)])  # GD: the cache-resident and the batched kernel
+def test_threads_are_bitwise_identical(optimizer, N, d):
+    X, S0, _ = _block(N, d, range(5))
+    epochs = checkpoint_epochs(300, 5)
+    lr = 0.01 if optimizer == "gd" else 1e-3
+    one = gradient_descent(X, S0, 0.0, lr, epochs, optimizer=optimizer)
+    for threads in (2, 3, 8):  # 5 realisations: uneven chunks, and more threads than realisations
+        _same(one, gradient_descent(X, S0, 0.0, lr, epochs, optimizer=optimizer, threads=threads))
+    _same(one, train(X, S0, 0.0, lr, epochs, solver=optimizer, threads=2))
+
+
+def test_threads_bitwise_with_noisy_bias_feature():
+    X, S0, c = _block(400, 64, range(4), bias_noise=0.5)
+    epochs = checkpoint_epochs(200, 5)
+    _same(gradient_descent(X, S0, 0.0, 0.01, epochs, c=c), gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2))
+
+
+def test_flow_warmup_is_bitwise_identical_with_threads():
+    """The flow solver's GD warm-up runs on the threads; the flow then starts from the identical state."""
+    X, S0, _ = _block(400, 120, range(4))
+    epochs = checkpoint_epochs(1e3, 10)
+    one = train(X, S0, 0.0, 0.01, epochs, solver="flow", threads=1)
+    two = train(X, S0, 0.0, 0.01, epochs, solver="flow", threads=2)
+    _same(one, two)
+    early = epochs <= 100  # the warm-up checkpoints are plain GD, also with threads
+    gd = gradient_descent(X, S0, 0.0, 0.01, epochs[early], threads=2)
+    assert np.array_equal(two.S[:, early], gd.S) and np.array_equal(two.b[:, early], gd.b)
+
+
+def test_kernel_choice_does_not_change_results(monkeypatch):
+    """The cache-resident per-realisation and the batched step-by-step kernel run the same gemv: identical bits."""
+    X, S0, c = _block(400, 48, range(3), bias_noise=0.3)
+    epochs = checkpoint_epochs(100, 5)
+    resident = gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2)
+    monkeypatch.setattr(train_mod, "_RESIDENT_MIN_ELEMENTS", 10**12)
+    _same(resident, gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2))
+
+
+def test_divergence_in_second_chunk_names_the_global_realisation(kernel):
+    X, S0, _ = _block(100, 30, range(4))
+    X[3] *= 30.0  # lr 0.05 is stable for the others (2/L ~ 0.15), far above the bound for this one
+    epochs = checkpoint_epochs(200, 5)
+    messages = []
+    for threads in (1, 2, 4):
+        with pytest.raises(TrainingDiverged, match=r"^realisation 10: training loss rose .* by epoch 1:") as exc:
+            gradient_descent(X, S0, 0.0, 0.05, epochs, first_realisation=7, threads=threads)
+        messages.append(str(exc.value))
+    assert len(set(messages)) == 1
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the NaN reaches the loss
+def test_first_failure_of_a_single_pass_wins_across_chunks(kernel):
+    """Realisation 1 (first chunk) has a rising loss, realisation 4 (a later chunk) non-finite weights, both at
+    epoch 1: one pass checks finiteness first and names realisation 4, and so does every ``threads``."""
+    X, S0, _ = _block(100, 30, range(6))
+    X[1] *= 30.0
+    X[4, 0, 0] = np.nan
+    epochs = checkpoint_epochs(300, 10)
+    with pytest.raises(TrainingDiverged) as ref:
+        gradient_descent(X, S0, 0.0, 0.05, epochs)
+    assert str(ref.value) == "realisation 4: non-finite weights at epoch 1"
+    for threads in (2, 3, 6):
+        with pytest.raises(TrainingDiverged) as exc:
+            gradient_descent(X, S0, 0.0, 0.05, epochs, threads=threads)
+        assert str(exc.value) == str(ref.value)
+    X[4, 0, 0] = 1.0  # only the rising loss is left
+    for threads in (1, 2, 6):
+        with pytest.raises(TrainingDiverged, match=r"^realisation 1: training loss rose"):
+            gradient_descent(X, S0, 0.0, 0.05, epochs, threads=threads)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the NaN reaches the loss
+def test_non_finite_weights_reported_by_the_right_chunk(kernel):
+    X, S0, _ = _block(60, 20, range(4))
+    X[2, 0, 0] = np.nan
+    with pytest.raises(TrainingDiverged, match=r"^realisation 2: non-finite weights at epoch 1$"):
+        gradient_descent(X, S0, 0.0, 0.01, np.array([0.0, 1.0, 5.0]), threads=2)
+
+
+def test_threads_must_be_positive():
+    X, S0, _ = _block(40, 8, range(2))
+    with pytest.raises(ValueError, match="threads"):
+        gradient_descent(X, S0, 0.0, 0.01, np.array([0.0, 1.0]), threads=0)
