@@ -3,6 +3,7 @@
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -62,7 +63,8 @@ def test_default_and_presets_are_valid():
     expected = 0
     for name in DEFAULT["active"]:
         e = DEFAULT["experiments"][name]
-        expected += len(e["N"]) * len(e["lam"]) * len(e["sigma"]) * len(e.get("lr", [0])) * len(e.get("bias_noise", [0]))
+        grid = (e["N"], e["lam"], e["sigma"], e.get("lr", [0]), e.get("bias_noise", [0]))
+        expected += int(np.prod([len(values) for values in grid]))
     assert len(cells(validate_config(copy.deepcopy(DEFAULT)))) == expected
     for preset in (ROOT / "workflow" / "presets").glob("*.yaml"):
         merged = _merge(copy.deepcopy(DEFAULT), yaml.safe_load(preset.read_text()))
