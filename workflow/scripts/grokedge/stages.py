@@ -77,8 +77,9 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_block(params: dict, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 3: train every realisation of the block together. Returns the curves (one row per realisation
+def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 3: train every realisation of the block together (GD and Adam split the realisations over
+    ``threads`` threads, with identical results for any count). Returns the curves (one row per realisation
     and checkpoint) and the final states (one row per realisation: b and the vector S)."""
     reals = load_realisations(params, manifest)
     X = np.stack([r.X for r in reals])
@@ -87,7 +88,7 @@ def train_block(params: dict, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
     first = int(manifest.realisation.iloc[0])
     traj = train.train(X, S0, params["b0"], params["lr"], epochs, solver=params["solver"],
-                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c)
+                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c, threads=threads)
     X_test = c_test = None
     if params["test_set"] == "sampled":
         tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"])
