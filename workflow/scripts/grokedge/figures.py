@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from .separability import wendel_probability
 
@@ -178,7 +179,6 @@ def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame
     """Paper Fig. 2. Left: histograms of S.x_i/|S| over the training points at the end of training, per lambda.
     Right: each realisation's path in the (sigma|S|, b) plane over the map of A_gen = Phi(-b/(sigma|S|)),
     whose iso-accuracy lines are the rays b = -z_a sigma|S|."""
-    from scipy.stats import norm
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, (lam, g) in enumerate(projections.groupby("lam")):
@@ -190,7 +190,7 @@ def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame
     xmax = float(curves.sigma_s_norm.max()) * 1.05
     bmin = float(curves.b.min()) * 1.05
     a, b = np.meshgrid(np.linspace(1e-6, xmax, 300), np.linspace(bmin, max(1.0, -0.1 * bmin), 300))
-    acc = norm.cdf(-b / a)
+    acc = ndtr(-b / a)
     im = ax2.pcolormesh(a, b, acc, cmap="Greys", vmin=0.5, vmax=1.0, shading="auto", alpha=0.6)
     levels = [0.6, 0.9, 0.99, 0.999]
     cs = ax2.contour(a, b, acc, levels=levels, colors="k", linewidths=0.7)
@@ -224,7 +224,6 @@ def two_gaussian_figure(curves: pd.DataFrame):
     eps = sigma_A/mu). Median train and gen accuracy against epochs. For b < 0,
     A_gen = Phi(-b / sqrt(sigma^2 |S|^2 + eps^2 b^2)) <= Phi(1/eps) (dotted): the bound is reached only if
     b -> -inf, which fails once some points have 1 + eps xi_i < 0; the limit drops below 1, the delay stays."""
-    from scipy.stats import norm
 
     med = _median_curves(curves, "bias_noise", ["train_acc", "gen_acc"])
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -232,7 +231,7 @@ def two_gaussian_figure(curves: pd.DataFrame):
         ax.plot(g.epoch, g.gen_acc, color=f"C{i}", label=f"$\\sigma_A/\\mu$={eps:g}: gen")
         ax.plot(g.epoch, g.train_acc, color=f"C{i}", ls="--", lw=1, label=f"$\\sigma_A/\\mu$={eps:g}: train")
         if eps > 0:
-            ax.axhline(norm.cdf(1 / eps), color=f"C{i}", ls=":", lw=1)
+            ax.axhline(ndtr(1 / eps), color=f"C{i}", ls=":", lw=1)
     ax.set(xscale="log", xlabel="epoch", ylabel="accuracy",
            title=f"Two Gaussian classes, $\\lambda$={curves.lam.iloc[0]:.3g} (dotted: bound $\\Phi(\\mu/\\sigma_A)$)")
     ax.legend(fontsize=7, ncol=2)

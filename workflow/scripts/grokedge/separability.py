@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog, nnls
-from scipy.special import logsumexp
-from scipy.stats import binom, norm
+from scipy.special import logsumexp, ndtr
 
 # HiGHS's primal feasibility tolerance is 1e-7: an LP margin below this (relative to the data's scale)
 # cannot be told from zero.
@@ -129,6 +128,8 @@ def inseparable_limit(X: np.ndarray, gtol: float = 1e-10, max_iter: int = 500) -
 def wendel_probability(N: int, d: int) -> float:
     """Wendel (1962): P(N points of an origin-symmetric law in R^d are separable from the origin)
     = 2^-(N-1) sum_{k=0}^{d-1} C(N-1, k) = P(Binomial(N-1, 1/2) <= d-1)."""
+    from scipy.stats import binom  # imported here: scipy.stats costs every job that loads this module ~0.7 s
+
     return float(binom.cdf(d - 1, N - 1, 0.5))
 
 
@@ -136,9 +137,9 @@ def wendel_large_n(lam, d):
     """Large-(N, d) form of Wendel's law at lam = d/N: 1/2 [1 + erf(sqrt(d) (sqrt(2 lam) - 1/sqrt(2 lam)))]."""
     lam = np.asarray(lam, dtype=float)
     x = np.sqrt(np.asarray(d, dtype=float)) * (np.sqrt(2 * lam) - 1 / np.sqrt(2 * lam))
-    return norm.cdf(np.sqrt(2.0) * x)
+    return ndtr(np.sqrt(2.0) * x)
 
 
 def margin_limit_accuracy(margin, sigma):
     """Prop. 3.2: long-time A_gen of a separable set, 1/2 [1 + erf(1/(sigma M sqrt 2))] = Phi(1/(sigma M))."""
-    return norm.cdf(1.0 / (np.asarray(sigma, dtype=float) * np.asarray(margin, dtype=float)))
+    return ndtr(1.0 / (np.asarray(sigma, dtype=float) * np.asarray(margin, dtype=float)))

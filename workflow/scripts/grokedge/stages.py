@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from . import data, metrics, separability, train
 from .config import block_realisations
@@ -149,7 +149,7 @@ def asymptotic_grokking_time(runs: pd.DataFrame, threshold: float) -> pd.Series:
     A_gen = Phi(-b / (sigma |S_inf|)) >= a once -b >= z_a sigma |S_inf|, so
     t_pred = exp(z_a sigma |S_inf|) / (eta m) epochs (science.md §2). NaN for separable sets and for a noisy
     bias feature, where the formula does not apply."""
-    z = norm.ppf(threshold)
+    z = ndtri(threshold)
     valid = ~runs["separable"].astype(bool) & (runs["bias_noise"] == 0)
     with np.errstate(over="ignore"):
         t = np.exp(z * runs["sigma"] * runs["s_inf_norm"]) / (runs["lr"] * runs["s_inf_m"])
