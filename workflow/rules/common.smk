@@ -71,7 +71,8 @@ def block_work(wildcards):
 
 
 def train_mem_mb(wildcards):
-    """X and its transpose for the block, the checkpoint states, and headroom for Python and numpy."""
+    """The block's X, the solvers' working copy of it (GD: X with the bias column), the checkpoint states, and
+    headroom for Python and numpy."""
     exp = config["experiments"][wildcards.experiment]
     extra = exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
     return 500 + int(3 * 8 * (block_work(wildcards) + extra) / 2**20)
@@ -79,7 +80,7 @@ def train_mem_mb(wildcards):
 
 def train_runtime(wildcards):
     """Minutes, from the measured cost model: a pass over X is memory-bound at ~1 ns per float64 element; GD
-    makes 2 passes per epoch, the flow solver ~700 right-hand sides per decade of epochs at 4 passes each.
+    makes 2 passes per epoch, the flow solver ~700 right-hand sides per decade of epochs at up to 4 passes each.
     Three times that, plus ten minutes, leaves room for a slower node."""
     exp = config["experiments"][wildcards.experiment]
     if exp["solver"] == "flow":

@@ -12,7 +12,7 @@ rule train:
     benchmark:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{cell}}/block{{block}}.tsv"
     # GD and Adam split a block's realisations over threads (bitwise identical for any count); the flow
-    # solver integrates the block as one system
+    # solver integrates cache-sized groups of realisations one after the other
     threads: lambda wc: 1 if config["experiments"][wc.experiment]["solver"] == "flow" else 2
     resources:
         mem_mb=train_mem_mb,
