@@ -14,7 +14,7 @@ DESCRIPTION = {
     "kernel": "GD kernel vs its floor (bare gemv) and a naive loop",
     "flow": "flow solver vs GD to 1e5 epochs, time and agreement",
     "long": "flow solver to 1e9 epochs: epochs per second per realisation",
-    "pipeline": "whole default pipeline cold and no-op rerun (~7 min)",
+    "pipeline": "whole default pipeline cold and no-op rerun (~8 min)",
 }
 
 
