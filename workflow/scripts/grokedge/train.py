@@ -1,8 +1,7 @@
 """Training: full-batch gradient descent (the paper's method), Adam, and the gradient-flow limit.
 
 All solvers advance the realisations of a cell together (the flow in cache-sized groups): X has shape
-(R, N, d), the state is
-(S, b) with S (R, d) and b (R,). The bias multiplies a per-point feature c_i, 1 by default; the
+(R, N, d), the state is (S, b) with S (R, d) and b (R,). The bias multiplies a per-point feature c_i, 1 by default; the
 two-Gaussian model of the paper's App. H with sigma_A > 0 is c_i = 1 + eps xi_i (``grokedge.data``).
 They return the state at the requested checkpoint epochs, from which ``grokedge.metrics`` computes the curves.
 
