@@ -23,6 +23,13 @@ def _ids(params: dict, r: int) -> dict:
     return {k: params[k] for k in PARAM_COLUMNS} | {"realisation": r}
 
 
+def _with_params(df: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """The cell's parameter columns (PARAM_COLUMNS), in front of ``df``'s own."""
+    for k in PARAM_COLUMNS[::-1]:
+        df.insert(0, k, params[k])
+    return df
+
+
 def block_seeds(params: dict, block: int) -> list[tuple[int, int]]:
     """(realisation, seed) for every realisation of the block."""
     reals = block_realisations(block, params["block_size"], params["realisations"])
@@ -106,15 +113,11 @@ def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple
     frame = {k: np.repeat(manifest[k].to_numpy(), K) for k in ("realisation", "seed")}
     frame["epoch"] = np.tile(epochs, R)
     frame |= {k: v.ravel() for k, v in cm.items()}
-    df = pd.DataFrame(frame)
-    for k in PARAM_COLUMNS[::-1]:
-        df.insert(0, k, params[k])
+    df = _with_params(pd.DataFrame(frame), params)
     df["solver"] = params["solver"]
     state = pd.DataFrame({"realisation": manifest.realisation.to_numpy(), "seed": manifest.seed.to_numpy(),
                           "epoch": epochs[-1], "b": traj.b[:, -1], "S": list(traj.S[:, -1])})
-    for k in PARAM_COLUMNS[::-1]:
-        state.insert(0, k, params[k])
-    return df, state
+    return df, _with_params(state, params)
 
 
 def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> pd.DataFrame:

@@ -58,11 +58,6 @@ def _check_finite(S, b, epoch, first_realisation: int = 0):
         raise TrainingDiverged(f"realisation {r}: non-finite weights at epoch {int(epoch)}")
 
 
-def _batched_loss(X, S, b, c):
-    z = np.matmul(X, S[..., None])[..., 0] + b[:, None] * c
-    return np.logaddexp(0.0, z).mean(axis=-1)
-
-
 def _bias_feature(c, R: int, N: int) -> np.ndarray:
     return np.ones((R, N)) if c is None else np.asarray(c, dtype=float).reshape(R, N)
 
