@@ -40,7 +40,7 @@ FIGURES += [f"{RESULTS}/figures/blog_{name}.png" for name in ("data", "curves", 
 
 wildcard_constraints:
     experiment=r"[a-z][a-z0-9_]*",
-    cell=r"N\d+_d\d+_sigma[^_/]+_lr[^_/]+(_eps[^_/]+)?",
+    cell=r"N\d+_d\d+_sigma[^_/]+_lr[^_/]+(_eps[^_/]+)?(_s0[^_/]+)?(_b0[^_/]+)?(_r[^_/]+)?(_exp)?(_law[a-z]+)?",
     block=r"\d+",
 
 

@@ -1,7 +1,7 @@
 """Configuration: schema validation with messages that name the key, and the derived table of cells.
 
-A *cell* is one point of an experiment's grid (N, d, sigma, lr, bias_noise); its realisations are split into blocks of
-``block_size``, one job each. Cell ids are canonical (``canonical``), so the same cell always maps to the
+A *cell* is one point of an experiment's grid (N, d, sigma, lr, bias_noise, s0_norm, b0, label_fraction); its
+realisations are split into blocks of ``block_size``, one job each. Cell ids are canonical (``canonical``), so the same cell always maps to the
 same path.
 """
 
@@ -29,6 +29,31 @@ def canonical(x) -> str:
     if float(x) == int(float(x)) and abs(float(x)) < 1e15:
         return str(int(float(x)))
     return f"{float(x):.12g}"
+
+
+# grid axes beyond (N, lam|d, sigma, lr): the default (the value that adds nothing to a cell id) and its suffix
+EXTRA_AXES = {"bias_noise": (0.0, "eps"), "s0_norm": (0.1, "s0"), "b0": (0.0, "b0"), "label_fraction": (1.0, "r")}
+
+
+def cell_id(N, d, sigma, lr, bias_noise=0.0, s0_norm=0.1, b0=0.0, label_fraction=1.0, loss="logistic",
+            input_law="gaussian") -> str:
+    """The canonical id of a cell: N<N>_d<d>_sigma<sigma>_lr<lr>, then a suffix for each option away from its
+    default, in this order: _eps<bias_noise>, _s0<s0_norm>, _b0<b0>, _r<label_fraction>, _exp (exponential
+    loss), _law<name> (input law). Default options add nothing, so existing cells keep their ids and results."""
+    out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
+    values = {"bias_noise": bias_noise, "s0_norm": s0_norm, "b0": b0, "label_fraction": label_fraction}
+    for key, (default, tag) in EXTRA_AXES.items():
+        if float(values[key]) != default:
+            out += f"_{tag}{canonical(values[key])}"
+    if loss != "logistic":
+        out += "_exp"
+    if input_law != "gaussian":
+        out += f"_law{input_law}"
+    return out
+
+
+def _as_list(v) -> list:
+    return list(v) if isinstance(v, list | tuple) else [v]
 
 
 def _path(error: jsonschema.ValidationError) -> str:
@@ -101,8 +126,8 @@ def validate_config(config: dict) -> dict:
                           f"{config['figures']['main_experiment']!r} must be active")
     for name, exp in config["experiments"].items():
         key = "lam" if "lam" in exp else "d"
-        for grid_key in ("N", key, "sigma", "lr", "bias_noise"):
-            values = [canonical(v) for v in exp[grid_key]]
+        for grid_key in ("N", key, "sigma", "lr", *EXTRA_AXES):
+            values = [canonical(v) for v in _as_list(exp.get(grid_key, EXTRA_AXES.get(grid_key, (None,))[0]))]
             if len(set(values)) != len(values):
                 raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
         if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
@@ -116,13 +141,15 @@ def validate_config(config: dict) -> dict:
 
 
 def cells(config: dict) -> list[dict]:
-    """The derived cell table: one dict per (active experiment, N, d, sigma, lr, bias_noise), validated against
+    """The derived cell table: one dict per (active experiment, N, d, sigma, lr, bias_noise, s0_norm, b0,
+    label_fraction), validated against
     workflow/schemas/cells.schema.yaml. lam must give an integer d = lam * N."""
     rows = []
     for name in config["active"]:
         exp = config["experiments"][name]
-        grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"], exp["bias_noise"])
-        for N, x, sigma, lr, eps in grid:
+        grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"],
+                                 *(_as_list(exp.get(k, default)) for k, (default, _) in EXTRA_AXES.items()))
+        for N, x, sigma, lr, eps, s0, b0, r in grid:
             if "lam" in exp:
                 d = round(x * N)
                 if abs(x * N - d) > 1e-9 * N or d < 1:
@@ -130,9 +157,11 @@ def cells(config: dict) -> list[dict]:
                                       f"d = {x * N:.6g}, not a positive integer")
             else:
                 d = int(x)
-            cell_id = f"N{N}_d{d}_sigma{canonical(sigma)}_lr{canonical(lr)}" + (f"_eps{canonical(eps)}" if eps else "")
-            rows.append({"experiment": name, "cell": cell_id, "N": int(N), "d": int(d), "lam": d / N,
+            cid = cell_id(N, d, sigma, lr, eps, s0, b0, r, exp.get("loss", "logistic"),
+                          exp.get("input_law", "gaussian"))
+            rows.append({"experiment": name, "cell": cid, "N": int(N), "d": int(d), "lam": d / N,
                          "sigma": float(sigma), "lr": float(lr), "bias_noise": float(eps),
+                         "s0_norm": float(s0), "b0": float(b0), "label_fraction": float(r),
                          "realisations": int(exp["realisations"]),
                          "n_blocks": -(-int(exp["realisations"]) // int(config["block_size"]))})
     seen = {}
@@ -154,11 +183,23 @@ def block_realisations(block: int, block_size: int, realisations: int) -> range:
     return range(block * block_size, min((block + 1) * block_size, realisations))
 
 
+# Model options whose default leaves a cell's params as they were before the option existed: they are left out
+# of the params at these values (Snakemake reruns a job whose params changed), and read with these defaults.
+OPTION_DEFAULTS = {"label_fraction": 1.0, "loss": "logistic", "input_law": "gaussian", "powerlaw_alpha": 1.5,
+                   "mixture_std": 0.5, "adam_eps": 1.0e-8}
+
+
 def cell_params(config: dict, experiment: str, cell: dict) -> dict:
-    """Everything a cell's jobs need: the grid point plus the experiment-wide settings (rule params)."""
+    """Everything a cell's jobs need: the grid point plus the experiment-wide settings (rule params). Options at
+    their default (OPTION_DEFAULTS) are left out."""
     exp = config["experiments"][experiment]
-    keep = {k: v for k, v in exp.items() if k not in ("N", "lam", "d", "sigma", "lr", "bias_noise")}
+    # s0_norm and b0 stay where they were among the experiment-wide keys (an unchanged params dict), now per cell
+    keep = {k: cell[k] if k in ("s0_norm", "b0") else v for k, v in exp.items()
+            if k not in ("N", "lam", "d", "sigma", "lr", "bias_noise", "label_fraction") and k not in OPTION_DEFAULTS}
+    options = {k: v for k, v in exp.items() if k in OPTION_DEFAULTS}
     return {**keep, "experiment": experiment, "cell": cell["cell"], "N": cell["N"], "d": cell["d"],
             "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "bias_noise": cell["bias_noise"],
+            **{k: v for k, v in ({"label_fraction": cell["label_fraction"]} | options).items()
+               if k in OPTION_DEFAULTS and v != OPTION_DEFAULTS[k]},
             "root_seed": config["root_seed"],
             "block_size": config["block_size"]}

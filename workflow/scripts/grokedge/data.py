@@ -6,6 +6,23 @@ uniformly random direction with norm ``s0_norm``.
 The two-Gaussian model of App. H, classes N(+-mu e_1, diag(sigma_A^2, sigma_B^2, ...)) without bias, is this
 model with sigma = sigma_B / mu, learning rate eta mu^2, and a bias feature c_i = 1 + eps xi_i with
 eps = sigma_A / mu, xi_i ~ N(0, 1) (the first coordinate's noise); eps = 0 is the paper's main model.
+
+Input laws (``InputLaw``; paper App. F, Fig. 15), all origin-symmetric, so Wendel's theorem holds for each:
+
+* ``gaussian``  x ~ N(0, sigma^2 I_d) (the paper's model).
+* ``powerlaw``  x ~ N(0, C), C = diag(lambda_1 .. lambda_d), lambda_n = lambda_0 n^-alpha, with lambda_0 set by
+  sum_n lambda_n = sigma d (the paper's wording for Fig. 15, read literally: the eigenvalues are variances and
+  their sum is sigma d, not sigma^2 d). A diagonal C loses no generality: the initial direction is isotropic
+  and GD is rotation-equivariant.
+* ``mixture``   x = sigma (s + m z) per coordinate, s = +-1 with probability 1/2, z ~ N(0, 1): each coordinate
+  is an equal mixture of N(+1, m^2) and N(-1, m^2), scaled by sigma. The paper writes N(+-1, 0.25); in the
+  usual N(mean, variance) notation that is m = 0.5 (``mixture_std``). Covariance sigma^2 (1 + m^2) I_d.
+
+Label fraction r (paper App. I, Fig. 16): point i is labelled y_i = -1 when its first coordinate exceeds the
+quantile that a fraction r of the law's x_1 exceeds, x_1 > sd_1 Phi^-1(1 - r), and +1 otherwise (r = 1: all
+labels -1). The logistic loss of a labelled point is softplus(-y_i (S.x_i + b c_i)) = softplus(S.(-y_i x_i) +
+b (-y_i c_i)): a +1 point is the row (x_i, c_i) with both signs flipped, so every solver and metric of the
+all-(-1) model applies unchanged to the flipped rows (``Realisation.X``, ``Realisation.c``).
 """
 
 from __future__ import annotations
@@ -14,8 +31,71 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from .seeds import streams
+
+INPUT_LAWS = ("gaussian", "powerlaw", "mixture")
+
+
+@dataclass(frozen=True)
+class InputLaw:
+    """The law of the training and test points (module docstring). ``sigma`` is the grid's sigma."""
+
+    name: str = "gaussian"
+    sigma: float = 1.0
+    alpha: float = 1.5  # powerlaw exponent
+    mixture_std: float = 0.5  # std of each mixture component (before the factor sigma)
+
+    def __post_init__(self):
+        if self.name not in INPUT_LAWS:
+            raise ValueError(f"unknown input_law {self.name!r}; expected one of {INPUT_LAWS}")
+
+    @property
+    def gaussian(self) -> bool:
+        """True when S.x on a fresh point is Gaussian, N(0, S^T C S): closed-form generalisation metrics."""
+        return self.name != "mixture"
+
+    def variances(self, d: int) -> np.ndarray:
+        """Diagonal of the covariance C of one point, shape (d,)."""
+        if self.name == "gaussian":
+            return np.full(d, self.sigma**2)
+        if self.name == "powerlaw":
+            shape = np.arange(1, d + 1, dtype=float) ** -self.alpha
+            return shape * (self.sigma * d / shape.sum())
+        return np.full(d, self.sigma**2 * (1.0 + self.mixture_std**2))
+
+    def sample(self, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+        """n points of the law, float64, shape (n, d). The gaussian law draws exactly what ``gaussian_points``
+        draws (the seeds and checksums of existing results are unchanged)."""
+        if self.name == "gaussian":
+            return gaussian_points(rng, n, d, self.sigma)
+        if self.name == "powerlaw":
+            return rng.standard_normal((n, d)) * np.sqrt(self.variances(d))
+        signs = 2.0 * rng.integers(0, 2, size=(n, d)) - 1.0
+        return self.sigma * (signs + self.mixture_std * rng.standard_normal((n, d)))
+
+    def label_threshold(self, d: int, label_fraction: float) -> float:
+        """t with P(x_1 > t) = r for a Gaussian first coordinate: sd_1 Phi^-1(1 - r) (-inf for r = 1)."""
+        if label_fraction >= 1.0:
+            return -np.inf
+        if not self.gaussian:
+            raise ValueError(f"label_fraction < 1 needs a Gaussian input law (its quantile); got {self.name!r}")
+        return float(np.sqrt(self.variances(d)[0]) * ndtri(1.0 - label_fraction))
+
+
+def law_from_params(params: dict) -> InputLaw:
+    """The InputLaw of a cell's parameters (``grokedge.config.cell_params``); missing keys take the defaults."""
+    return InputLaw(params.get("input_law", "gaussian"), float(params["sigma"]),
+                    float(params.get("powerlaw_alpha", 1.5)), float(params.get("mixture_std", 0.5)))
+
+
+def apply_labels(X: np.ndarray, c: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Flip the rows labelled +1 (x_1 <= threshold): (x_i, c_i) -> (-x_i, -c_i) (module docstring)."""
+    if threshold == -np.inf:
+        return X, c
+    y = np.where(X[:, 0] > threshold, -1.0, 1.0)
+    return -y[:, None] * X, -y * c
 
 
 @dataclass(frozen=True)
@@ -44,20 +124,26 @@ def bias_feature(rng: np.random.Generator, n: int, bias_noise: float) -> np.ndar
     return np.ones(n) if bias_noise == 0 else 1.0 + bias_noise * rng.standard_normal(n)
 
 
-def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1, bias_noise: float = 0.0) -> Realisation:
+def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1, bias_noise: float = 0.0,
+                law: InputLaw | None = None, label_fraction: float = 1.0) -> Realisation:
     """Regenerate a realisation from its seed (the ``seed`` column of ``runs.parquet``). X is drawn first, so
-    it does not depend on ``bias_noise``."""
+    it does not depend on ``bias_noise``. ``law`` defaults to the isotropic Gaussian of this ``sigma``; with
+    ``label_fraction`` < 1 the rows labelled +1 come back flipped (``apply_labels``)."""
+    law = InputLaw("gaussian", sigma) if law is None else law
     rng_data, rng_init, _ = streams(seed)
-    X = gaussian_points(rng_data, N, d, sigma)
-    return Realisation(X=X, S0=isotropic_vector(rng_init, d, s0_norm), seed=seed,
-                       c=bias_feature(rng_data, N, bias_noise))
+    X = law.sample(rng_data, N, d)
+    X, c = apply_labels(X, bias_feature(rng_data, N, bias_noise), law.label_threshold(d, label_fraction))
+    return Realisation(X=X, S0=isotropic_vector(rng_init, d, s0_norm), seed=seed, c=c)
 
 
-def sampled_test_set(seed: int, n_test: int, d: int, sigma: float, bias_noise: float = 0.0):
-    """The sampled test set of a realisation: fresh points of the same law, all labelled -1 -> (X, c)."""
+def sampled_test_set(seed: int, n_test: int, d: int, sigma: float, bias_noise: float = 0.0,
+                     law: InputLaw | None = None, label_fraction: float = 1.0):
+    """The sampled test set of a realisation: fresh points of the same law and labelling rule, rows labelled
+    +1 flipped -> (X, c)."""
+    law = InputLaw("gaussian", sigma) if law is None else law
     _, _, rng_test = streams(seed)
-    X = gaussian_points(rng_test, n_test, d, sigma)
-    return X, bias_feature(rng_test, n_test, bias_noise)
+    X = law.sample(rng_test, n_test, d)
+    return apply_labels(X, bias_feature(rng_test, n_test, bias_noise), law.label_threshold(d, label_fraction))
 
 
 def checksum(a: np.ndarray) -> str:

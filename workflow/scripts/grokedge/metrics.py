@@ -14,6 +14,7 @@ A run that never crosses within the horizon is *censored*: its time is NaN and i
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from . import model
 
@@ -21,29 +22,60 @@ GROKKING_KINDS = ("gen_accuracy", "accuracy_delay", "loss_delay")
 
 
 def curve_metrics(X, S, b, sigma: float, X_test=None, c=None, bias_noise: float = 0.0,
-                  c_test=None) -> dict[str, np.ndarray]:
+                  c_test=None, loss: str = "logistic", law=None, label_fraction: float = 1.0) -> dict[str, np.ndarray]:
     """Metrics at every checkpoint; X (R, N, d), S (R, K, d), b (R, K) -> arrays of shape (R, K).
 
     gen_* are the closed forms of ``grokedge.model``; with ``X_test`` (R, N_test, d) the same metrics on the
     sampled test set are added as test_loss / test_acc. ``c`` (R, N) is the bias feature of the training
-    points (1 if None), ``bias_noise`` its eps, ``c_test`` that of the test points.
+    points (1 if None), ``bias_noise`` its eps, ``c_test`` that of the test points. Rows labelled +1 come
+    flipped (``grokedge.data.apply_labels``), so train/test metrics are those of label -1 on every row.
+
+    ``loss``: logistic or exponential (train, test and gen losses). ``law`` (``grokedge.data.InputLaw``, None:
+    isotropic Gaussian of ``sigma``): for a Gaussian law with covariance C, f = S.x + b c on a fresh point is
+    N(b, a^2) with a^2 = S^T C S + eps^2 b^2, the closed forms' scale. With ``label_fraction`` r < 1 (App. I),
+    A_gen is the bivariate-normal closed form (``model.labelled_gen_accuracy``) and L_gen closed-form for the
+    exponential loss. Where no closed form exists (the mixture law; the logistic L_gen at r < 1), gen_* are the
+    sampled test set's values (X_test is then required): an estimate with sampling error ~ 1/sqrt(N_test).
     """
     z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c is None else c[:, :, None])  # (R, N, K)
     s_norm = np.linalg.norm(S, axis=-1)
-    a = model.gen_scale(s_norm, b, sigma, bias_noise)
     out = {
-        "train_loss": model.softplus(z).mean(axis=1),
+        "train_loss": model.mean_loss(z, loss, axis=1),
         "train_acc": (z <= 0).mean(axis=1),
-        "gen_loss": model.gen_loss(b, a),
-        "gen_acc": model.gen_accuracy(b, a),
-        "s_norm": s_norm,
-        "sigma_s_norm": sigma * s_norm,
-        "b": b,
     }
     if X_test is not None:
         zt = np.matmul(X_test, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c_test is None else c_test[:, :, None])
-        out["test_loss"] = model.softplus(zt).mean(axis=1)
-        out["test_acc"] = (zt <= 0).mean(axis=1)
+        test = {"test_loss": model.mean_loss(zt, loss, axis=1), "test_acc": (zt <= 0).mean(axis=1)}
+
+    def sampled(what):
+        if X_test is None:
+            raise ValueError(f"{what} has no closed-form generalisation metrics: set test_set: sampled")
+        return test
+
+    if law is None or (law.name == "gaussian" and label_fraction >= 1.0):
+        a = model.gen_scale(s_norm, b, sigma, bias_noise)
+        out |= {"gen_loss": model.gen_loss(b, a, loss), "gen_acc": model.gen_accuracy(b, a)}
+    elif not law.gaussian:
+        t = sampled(f"input_law {law.name!r}")
+        out |= {"gen_loss": t["test_loss"], "gen_acc": t["test_acc"]}
+    else:
+        var = law.variances(S.shape[-1])
+        if label_fraction >= 1.0:
+            a = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S * S, var)), bias_noise * b)
+            out |= {"gen_loss": model.gen_loss(b, a, loss), "gen_acc": model.gen_accuracy(b, a)}
+        else:
+            tau = ndtri(1.0 - label_fraction)
+            s1 = S[..., 0] * np.sqrt(var[0])
+            a_perp = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S[..., 1:] ** 2, var[1:])), bias_noise * b)
+            out["gen_acc"] = model.labelled_gen_accuracy(b, s1, a_perp, tau)
+            if loss == "exponential":
+                out["gen_loss"] = np.exp(model.labelled_log_gen_loss_exponential(b, s1, a_perp, tau))
+            else:
+                out["gen_loss"] = sampled(f"the logistic loss with label_fraction {label_fraction}")["test_loss"]
+    out = {"train_loss": out["train_loss"], "train_acc": out["train_acc"], "gen_loss": out["gen_loss"],
+           "gen_acc": out["gen_acc"], "s_norm": s_norm, "sigma_s_norm": sigma * s_norm, "b": b}
+    if X_test is not None:
+        out |= test
     return out
 
 

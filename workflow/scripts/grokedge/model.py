@@ -13,18 +13,56 @@ For a fresh point x ~ N(0, sigma^2 I), f(x) ~ N(b, a^2) with a = sigma |S|, so t
 With a noisy bias feature c = 1 + eps xi (xi ~ N(0, 1), the two-Gaussian model with sigma_A > 0),
 f ~ N(b, a^2) with a^2 = sigma^2 |S|^2 + eps^2 b^2: the same formulas with that a (``gen_scale``).
 
+The pure exponential loss (``loss="exponential"``, paper Figs. 2 middle and 14) replaces softplus(z) by
+exp(z): L = (1/N) sum_i exp(S.x_i + b), pointwise derivative exp(z) instead of expit(z), and
+L_gen = E exp(a y + b) = exp(b + a^2 / 2) (a log-normal mean; computed in log space). Accuracies do not
+depend on the loss.
+
 All functions broadcast over leading axes (realisations, checkpoints) and work in float64.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, log_ndtr, logsumexp, ndtr
+from scipy.special import expit, log_ndtr, logsumexp, ndtr, owens_t
+
+LOSSES = ("logistic", "exponential")
 
 
 def softplus(z):
     """log(1 + e^z) without overflow."""
     return np.logaddexp(0.0, z)
+
+
+def _check_loss(loss: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of {LOSSES}")
+
+
+def pointwise_loss(z, loss: str = "logistic"):
+    """ell(z) of a point with f = z and label -1: softplus(z) (logistic) or exp(z) (exponential)."""
+    _check_loss(loss)
+    return softplus(z) if loss == "logistic" else np.exp(z)
+
+
+def loss_derivative(loss: str = "logistic"):
+    """The ufunc ell'(z): ``scipy.special.expit`` (logistic) or ``numpy.exp`` (exponential); both take out=."""
+    _check_loss(loss)
+    return expit if loss == "logistic" else np.exp
+
+
+def loss_second_derivative(p, loss: str = "logistic"):
+    """ell''(z) written in p = ell'(z): p (1 - p) (logistic) or p (exponential)."""
+    _check_loss(loss)
+    return p * (1.0 - p) if loss == "logistic" else p
+
+
+def mean_loss(z, loss: str = "logistic", axis: int = -1):
+    """(1/N) sum_i ell(z_i) along ``axis``; the exponential one as exp(logsumexp(z) - log N)."""
+    _check_loss(loss)
+    if loss == "logistic":
+        return softplus(z).mean(axis=axis)
+    return np.exp(logsumexp(z, axis=axis) - np.log(np.shape(z)[axis]))
 
 
 def log_softplus(z):
@@ -41,9 +79,9 @@ def margins(X, S, b):
     return np.einsum("...nd,...d->...n", X, S) + np.asarray(b)[..., None]
 
 
-def train_loss(X, S, b):
-    """(1/N) sum_i softplus(S.x_i + b)."""
-    return softplus(margins(X, S, b)).mean(axis=-1)
+def train_loss(X, S, b, loss: str = "logistic"):
+    """(1/N) sum_i ell(S.x_i + b), ell = softplus or exp."""
+    return mean_loss(margins(X, S, b), loss)
 
 
 def train_accuracy(X, S, b):
@@ -51,9 +89,9 @@ def train_accuracy(X, S, b):
     return (margins(X, S, b) <= 0.0).mean(axis=-1)
 
 
-def gradient(X, S, b):
-    """(grad_S L, dL/db) = ((1/N) X^T p, mean p) with p = expit(S.x_i + b)."""
-    p = expit(margins(X, S, b))
+def gradient(X, S, b, loss: str = "logistic"):
+    """(grad_S L, dL/db) = ((1/N) X^T p, mean p) with p = ell'(S.x_i + b) (expit or exp)."""
+    p = loss_derivative(loss)(margins(X, S, b))
     n = X.shape[-2]
     return np.einsum("...nd,...n->...d", X, p) / n, p.mean(axis=-1)
 
@@ -126,6 +164,51 @@ def log_gen_loss(b, a, max_chunk: int = 2_000_000):
     return out.reshape(shape)
 
 
-def gen_loss(b, a):
-    """L_gen = E_{y~N(0,1)} softplus(a y + b) (see ``log_gen_loss``)."""
+def gen_loss(b, a, loss: str = "logistic"):
+    """L_gen = E_{y~N(0,1)} ell(a y + b): ``log_gen_loss`` (logistic) or exp(b + a^2/2) (exponential)."""
+    _check_loss(loss)
+    if loss == "exponential":
+        return np.exp(np.asarray(b, dtype=float) + 0.5 * np.asarray(a, dtype=float) ** 2)
     return np.exp(log_gen_loss(b, a))
+
+
+def bvn_cdf(h, k, rho):
+    """P(U <= h, V <= k) for standard normals U, V with correlation rho, via Owen's T function:
+    Phi2 = (Phi(h) + Phi(k))/2 - T(h, a_h) - T(k, a_k) - beta, a_h = (k - rho h)/(h sqrt(1 - rho^2)) (a_k
+    likewise), beta = 1/2 when h k < 0 or (h k = 0 and h + k < 0), else 0. Broadcasts; h = -inf gives 0."""
+    h, k, rho = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (h, k, rho)))
+    r = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ah = np.where(h == 0, np.where(k - rho * h >= 0, np.inf, -np.inf), (k - rho * h) / (h * r))
+        ak = np.where(k == 0, np.where(h - rho * k >= 0, np.inf, -np.inf), (h - rho * k) / (k * r))
+        ah = np.where(np.isnan(ah), 0.0, ah)
+        ak = np.where(np.isnan(ak), 0.0, ak)
+        beta = np.where((h * k < 0) | ((h * k == 0) & (h + k < 0)), 0.5, 0.0)
+        out = 0.5 * (ndtr(h) + ndtr(k)) - owens_t(h, ah) - owens_t(k, ak) - beta
+    out = np.where((h == 0) & (k == 0), 0.25 + np.arcsin(np.clip(rho, -1.0, 1.0)) / (2.0 * np.pi), out)
+    # degenerate correlations: rho = +-1 exactly
+    out = np.where(rho >= 1.0, ndtr(np.minimum(h, k)), out)
+    out = np.where(rho <= -1.0, np.maximum(ndtr(h) - ndtr(-k), 0.0), out)
+    out = np.where(np.isneginf(h) | np.isneginf(k), 0.0, out)
+    return np.clip(out, 0.0, 1.0)
+
+
+def labelled_gen_accuracy(b, s1, a_perp, tau):
+    """A_gen with label fraction r (App. I): a fresh point has u = x_1/sd_1 ~ N(0, 1), label -1 iff u > tau =
+    Phi^-1(1 - r), and f = b + s1 u + a_perp z (s1 = S_1 sd_1, a_perp the std of the rest). With a^2 = s1^2 +
+    a_perp^2 and rho = corr(u, f) = s1 / a:
+    A = P(u > tau, f <= 0) + P(u <= tau, f > 0) = Phi(-b/a) + Phi(tau) - 2 Phi2(tau, -b/a; rho)."""
+    b, s1, a_perp = (np.asarray(v, dtype=float) for v in (b, s1, a_perp))
+    a = np.hypot(s1, a_perp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(a > 0, -b / a, np.where(b <= 0, np.inf, -np.inf))
+        rho = np.where(a > 0, s1 / a, 0.0)
+    return ndtr(k) + ndtr(tau) - 2.0 * bvn_cdf(tau, k, rho)
+
+
+def labelled_log_gen_loss_exponential(b, s1, a_perp, tau):
+    """log L_gen of the exponential loss with label fraction r (notation of ``labelled_gen_accuracy``):
+    E[1{u > tau} e^f] + E[1{u <= tau} e^-f] = e^{a^2/2} (e^b Phi(s1 - tau) + e^-b Phi(tau + s1)), using
+    int_tau^inf phi(u) e^{s u} du = e^{s^2/2} Phi(s - tau)."""
+    b, s1, a_perp = (np.asarray(v, dtype=float) for v in (b, s1, a_perp))
+    return 0.5 * (s1**2 + a_perp**2) + np.logaddexp(b + log_ndtr(s1 - tau), -b + log_ndtr(tau + s1))

@@ -17,23 +17,46 @@ log = logging.getLogger("grokedge.stages")
 
 DISTRIBUTION = "gaussian"
 PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise"]
+# the model options as columns of every table, with the values that rows written before they existed have
+OPTION_COLUMNS = {"s0_norm": 0.1, "b0": 0.0, "label_fraction": 1.0, "loss": "logistic", "input_law": "gaussian"}
+
+
+def _param(params: dict, k: str):
+    return params.get(k, OPTION_COLUMNS.get(k))
 
 
 def _ids(params: dict, r: int) -> dict:
-    return {k: params[k] for k in PARAM_COLUMNS} | {"realisation": r}
+    return {k: _param(params, k) for k in (*PARAM_COLUMNS, *OPTION_COLUMNS)} | {"realisation": r}
 
 
 def _with_params(df: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """The cell's parameter columns (PARAM_COLUMNS), in front of ``df``'s own."""
-    for k in PARAM_COLUMNS[::-1]:
-        df.insert(0, k, params[k])
+    """The cell's parameter columns (PARAM_COLUMNS, then OPTION_COLUMNS), in front of ``df``'s own."""
+    for k in (*PARAM_COLUMNS, *OPTION_COLUMNS)[::-1]:
+        df.insert(0, k, _param(params, k))
+    return df
+
+
+def with_option_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every OPTION_COLUMNS column present, missing values (rows from block files written before
+    the options existed) set to the default: for aggregating old and new block tables together."""
+    df = df.copy()
+    for k, default in OPTION_COLUMNS.items():
+        df[k] = df[k].fillna(default) if k in df else default
     return df
 
 
 def block_seeds(params: dict, block: int) -> list[tuple[int, int]]:
-    """(realisation, seed) for every realisation of the block."""
+    """(realisation, seed) for every realisation of the block. The input law's name is the seed scheme's
+    distribution tag (``gaussian`` for the paper's law: the seeds of existing results are unchanged)."""
     reals = block_realisations(block, params["block_size"], params["realisations"])
-    return [(r, realisation_seed(params["root_seed"], DISTRIBUTION, params["N"], params["d"], r)) for r in reals]
+    dist = params.get("input_law", DISTRIBUTION)
+    return [(r, realisation_seed(params["root_seed"], dist, params["N"], params["d"], r)) for r in reals]
+
+
+def _realisation(params: dict, seed: int) -> data.Realisation:
+    """A realisation of the cell's law, labels and initial weights, regenerated from its seed."""
+    return data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"], params["bias_noise"],
+                            law=data.law_from_params(params), label_fraction=_param(params, "label_fraction"))
 
 
 def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
@@ -41,8 +64,7 @@ def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
     later stage checks after regenerating the arrays from the seed."""
     rows = []
     for r, seed in block_seeds(params, block):
-        real = data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"],
-                                params["bias_noise"])
+        real = _realisation(params, seed)
         rows.append(_ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
                                        "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())})
     return pd.DataFrame(rows)
@@ -52,8 +74,7 @@ def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisa
     """Regenerate a block's realisations from the manifest's seeds and verify their checksums."""
     out = []
     for row in manifest.itertuples():
-        real = data.realisation(params["N"], params["d"], params["sigma"], int(row.seed), params["s0_norm"],
-                                params["bias_noise"])
+        real = _realisation(params, int(row.seed))
         if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
             raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
                                "manifest (a different numpy random stream?); rerun the dataset rule")
@@ -94,15 +115,19 @@ def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple
     c = np.stack([r.c for r in reals])
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
     first = int(manifest.realisation.iloc[0])
+    loss, law, r = _param(params, "loss"), data.law_from_params(params), _param(params, "label_fraction")
+    extra = {} if "adam_eps" not in params else {"adam_eps": params["adam_eps"]}
     traj = train.train(X, S0, params["b0"], params["lr"], epochs, solver=params["solver"],
-                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c, threads=threads)
+                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c, threads=threads, loss=loss,
+                       **extra)
     X_test = c_test = None
     if params["test_set"] == "sampled":
-        tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"])
-                 for s in manifest.seed]
+        tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"],
+                                       law=law, label_fraction=r) for s in manifest.seed]
         X_test, c_test = np.stack([t[0] for t in tests]), np.stack([t[1] for t in tests])
+    default_law = law.name == "gaussian" and r >= 1.0
     cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test, c=c, bias_noise=params["bias_noise"],
-                               c_test=c_test)
+                               c_test=c_test, loss=loss, law=None if default_law else law, label_fraction=r)
     for name, arr in cm.items():
         bad = ~np.isfinite(arr)
         if bad.any():

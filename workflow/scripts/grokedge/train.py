@@ -5,7 +5,8 @@ All solvers advance the realisations of a cell together (the flow in cache-sized
 two-Gaussian model of the paper's App. H with sigma_A > 0 is c_i = 1 + eps xi_i (``grokedge.data``).
 They return the state at the requested checkpoint epochs, from which ``grokedge.metrics`` computes the curves.
 
-GD step:   S <- S - eta (1/N) X^T p,  b <- b - eta mean(p),  p = expit(X S + b)
+GD step:   S <- S - eta (1/N) X^T p,  b <- b - eta mean(p),  p = ell'(X S + b): expit for the logistic loss,
+           exp for the exponential one (``loss``, see ``grokedge.model``)
 Flow:      d(S, b)/dt = -g - (c eta / 2) H g, t = eta * epoch, with g = grad L and H the Hessian.
            c = 0 is the gradient flow, the eta -> 0 limit of GD. c = 1 is GD's first-order modified
            equation: GD's iterates stay within O(eta^2) of it instead of O(eta), which matters in the first
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.special import expit
+
+from .model import loss_derivative, loss_second_derivative
 
 log = logging.getLogger("grokedge.train")
 
@@ -107,28 +109,32 @@ def _split(R: int, threads: int) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(n)]
 
 
-def _loss_u(U, w):
-    """Mean logistic loss of every realisation, U (R, N, d + 1), w (R, d + 1)."""
-    return np.logaddexp(0.0, np.matmul(U, w[..., None])[..., 0]).mean(axis=-1)
+def _loss_u(U, w, loss="logistic"):
+    """Mean loss of every realisation, U (R, N, d + 1), w (R, d + 1)."""
+    z = np.matmul(U, w[..., None])[..., 0]
+    return np.logaddexp(0.0, z).mean(axis=-1) if loss == "logistic" else np.exp(z).mean(axis=-1)
 
 
 def _gd_chunk(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out,
-              failures: _Failures) -> None:
+              failures: _Failures, loss: str = "logistic") -> None:
     """GD/Adam for realisations lo .. lo + len(U) - 1 (one chunk) over all checkpoints: U (Rc, N, d + 1), the
     state w (Rc, d + 1) updated in place, w_out (Rc, K, d + 1) this chunk's rows of the output."""
     try:
-        _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures)
+        _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures,
+                       loss)
     except BaseException:
         failures.abort()  # the other chunks stop at their next step
         raise
 
 
-def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures):
+def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation, w_out, failures,
+                   loss="logistic"):
     Rc, N, d1 = U.shape
     d, K, first = d1 - 1, len(epochs), first_realisation + lo
     total = int(epochs[-1]) if K else 0
-    loss0 = _loss_u(U, w)
-    p = np.empty((Rc, N))  # z = U w, then p = expit(z), in place
+    loss0 = _loss_u(U, w, loss)
+    deriv = loss_derivative(loss)  # ell'(z), a ufunc: expit or exp
+    p = np.empty((Rc, N))  # z = U w, then p = ell'(z), in place
     g = np.empty((Rc, d1))  # p U, then the step
     scale = lr / N
     resident = not adam and N * d1 >= _RESIDENT_MIN_ELEMENTS
@@ -147,7 +153,7 @@ def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, fir
                     return
                 for _ in range(n):  # np.dot, not matmul: matmul keeps the GIL for outputs of <= 500 elements
                     dot(Ui, wi, out=pi)
-                    expit(pi, out=pi)
+                    deriv(pi, out=pi)
                     dot(pi, Ui, out=gi)
                     multiply(gi, scale, out=gi)
                     subtract(wi, gi, out=wi)
@@ -156,7 +162,7 @@ def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, fir
             if failures.k < k:
                 return
             matmul(U, w[..., None], out=p[..., None])
-            expit(p, out=p)
+            deriv(p, out=p)
             matmul(p[:, None, :], U, out=g[:, None, :])
             step += 1
             if adam:
@@ -176,7 +182,7 @@ def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, fir
             failures.record((k, 0, lo), exc)
             return
         if not adam and target > 0:
-            rising = _loss_u(U, w) > rise_factor * loss0
+            rising = _loss_u(U, w, loss) > rise_factor * loss0
             if rising.any():
                 r = int(np.flatnonzero(rising)[0]) + first
                 failures.record((k, 1, lo), TrainingDiverged(
@@ -190,8 +196,11 @@ def _gd_chunk_loop(U, w, lr, epochs, adam, betas, adam_eps, rise_factor, lo, fir
 
 def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = "gd",
                      betas=(0.9, 0.999), adam_eps: float = 1e-8, first_realisation: int = 0,
-                     rise_factor: float = 10.0, c=None, threads: int = 1) -> Trajectory:
-    """Full-batch GD (or Adam) on the mean logistic loss for every realisation at once.
+                     rise_factor: float = 10.0, c=None, threads: int = 1, loss: str = "logistic") -> Trajectory:
+    """Full-batch GD (or Adam) on the mean logistic (or exponential, ``loss``) loss for every realisation at once.
+
+    Adam is torch.optim.Adam's update: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    w <- w - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), eps outside the square root.
 
     ``epochs``: increasing integer checkpoints starting at 0. A GD step never raises a smooth convex loss
     when lr is below the stability bound 2/L; a training loss above ``rise_factor`` times its initial value
@@ -217,7 +226,7 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
 
     def run(lo, hi):
         _gd_chunk(U[lo:hi], w[lo:hi], lr, epochs, adam, betas, adam_eps, rise_factor, lo, first_realisation,
-                  w_out[lo:hi], failures)
+                  w_out[lo:hi], failures, loss)
 
     if len(chunks) == 1:
         run(*chunks[0])
@@ -250,7 +259,7 @@ def flow_groups(R: int, N: int, d: int) -> list[tuple[int, int]]:
 
 
 def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: float = 1e4, rtol: float = 1e-8,
-                  atol: float = 1e-10, first_realisation: int = 0, c=None) -> Trajectory:
+                  atol: float = 1e-10, first_realisation: int = 0, c=None, loss: str = "logistic") -> Trajectory:
     """Integrate the gradient flow in t = lr * epoch with DOP853, with the modified-equation correction (see
     the module docstring) up to epoch ``correction_epochs`` and without it afterwards.
 
@@ -272,12 +281,12 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
     for lo, hi in flow_groups(R, N, d):
         y0 = np.concatenate([S0[lo:hi], b0[lo:hi, None]], axis=1)
         Y[lo:hi] = _flow_group(X[lo:hi], c[lo:hi], y0, lr, epochs, correction_epochs, rtol, atol,
-                               first_realisation + lo)
+                               first_realisation + lo, loss)
     _check_finite(Y[:, -1, :d], Y[:, -1, d], epochs[-1], first_realisation)
     return Trajectory(epochs, Y[..., :d].copy(), Y[..., d].copy())
 
 
-def _flow_group(X, c, y0, lr, epochs, correction_epochs, rtol, atol, first) -> np.ndarray:
+def _flow_group(X, c, y0, lr, epochs, correction_epochs, rtol, atol, first, loss="logistic") -> np.ndarray:
     """One group as one ODE system: (R, d + 1) initial state -> (R, K, d + 1) states at ``epochs``."""
     R, N, d = X.shape
     last = first + R - 1
@@ -294,10 +303,10 @@ def _flow_group(X, c, y0, lr, epochs, correction_epochs, rtol, atol, first) -> n
 
     def rhs(t, y, half_eta):
         w = y.reshape(R, d + 1)
-        p = expit(forward(w))
+        p = loss_derivative(loss)(forward(w))  # ell'(z); ell''(z) = loss_second_derivative(p) below
         g = back(p)
         if half_eta:
-            g += half_eta * back(p * (1.0 - p) * forward(g))
+            g += half_eta * back(loss_second_derivative(p, loss) * forward(g))
         if t / lr >= next_report[0]:
             log.info("realisations %d-%d: epoch %.3g of %.3g", first, last, t / lr, epochs[-1])
             next_report[0] *= 10.0
@@ -326,7 +335,7 @@ SOLVERS = ("gd", "adam", "flow")
 
 def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_warmup: int = 100,
           correction_epochs: float = 1e4, betas=(0.9, 0.999), first_realisation: int = 0, c=None,
-          threads: int = 1) -> Trajectory:
+          threads: int = 1, adam_eps: float = 1e-8, loss: str = "logistic") -> Trajectory:
     """Run one solver over the checkpoint epochs.
 
     ``flow`` takes the first ``gd_warmup`` epochs as exact GD steps (there a step of size eta is not small
@@ -338,20 +347,21 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
     """
     epochs = np.asarray(epochs, dtype=float)
     if solver in ("gd", "adam"):
-        return gradient_descent(X, S0, b0, lr, epochs, optimizer=solver, betas=betas,
-                                first_realisation=first_realisation, c=c, threads=threads)
+        return gradient_descent(X, S0, b0, lr, epochs, optimizer=solver, betas=betas, adam_eps=adam_eps,
+                                first_realisation=first_realisation, c=c, threads=threads, loss=loss)
     if solver != "flow":
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     warm = min(int(gd_warmup), int(epochs[-1]))
     early = epochs[epochs <= warm]
     head = gradient_descent(X, S0, b0, lr, np.unique(np.append(early, warm)), first_realisation=first_realisation, c=c,
-                            threads=threads)
+                            threads=threads, loss=loss)
     late = epochs[epochs > warm]
     if len(late) == 0:
         keep = np.isin(head.epochs, epochs)
         return Trajectory(epochs, head.S[:, keep], head.b[:, keep])
     tail = gradient_flow(X, head.S[:, -1], head.b[:, -1], lr, np.concatenate([[0.0], late - warm]),
-                         correction_epochs=correction_epochs - warm, first_realisation=first_realisation, c=c)
+                         correction_epochs=correction_epochs - warm, first_realisation=first_realisation, c=c,
+                         loss=loss)
     keep = np.isin(head.epochs, early)
     return Trajectory(epochs, np.concatenate([head.S[:, keep], tail.S[:, 1:]], axis=1),
                       np.concatenate([head.b[:, keep], tail.b[:, 1:]], axis=1))
