@@ -1,8 +1,8 @@
 """Configuration: schema validation with messages that name the key, and the derived table of cells.
 
 A *cell* is one point of an experiment's grid (N, d, sigma, lr, bias_noise, s0_norm, b0, label_fraction); its
-realisations are split into blocks of ``block_size``, one job each. Cell ids are canonical (``canonical``), so the same cell always maps to the
-same path.
+realisations are split into blocks of ``block_size``, one job each. Cell ids are canonical (``canonical``,
+``cell_id``), so the same cell always maps to the same path.
 """
 
 from __future__ import annotations
