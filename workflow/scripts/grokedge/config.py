@@ -199,7 +199,7 @@ def cell_params(config: dict, experiment: str, cell: dict) -> dict:
     options = {k: v for k, v in exp.items() if k in OPTION_DEFAULTS}
     return {**keep, "experiment": experiment, "cell": cell["cell"], "N": cell["N"], "d": cell["d"],
             "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "bias_noise": cell["bias_noise"],
-            **{k: v for k, v in ({"label_fraction": cell["label_fraction"]} | options).items()
+            **{k: v for k, v in (options | {"label_fraction": cell["label_fraction"]}).items()
                if k in OPTION_DEFAULTS and v != OPTION_DEFAULTS[k]},
             "root_seed": config["root_seed"],
             "block_size": config["block_size"]}
