@@ -46,14 +46,18 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     cols = [c for c in ("train_loss", "gen_loss", "test_loss", "train_acc", "gen_acc", "test_acc",
                         "sigma_s_norm", "b") if c in cur]
     med = cur.groupby(["lam", axis, "epoch"])[cols].median().reset_index()
-    fig, axes = plt.subplots(4, len(lams), figsize=(3.6 * len(lams) + 0.8, 10), squeeze=False, sharex=True)
+    if len(lams) == 1:  # one lambda: a 2 x 2 grid, seen as one column of four panels
+        fig, grid = plt.subplots(2, 2, figsize=(9.5, 6.6), sharex=True)
+        axes = grid.reshape(4, 1)
+    else:
+        fig, axes = plt.subplots(4, len(lams), figsize=(3.6 * len(lams) + 0.8, 10), squeeze=False, sharex=True)
     for j, lam in enumerate(lams):
         for i, v in enumerate(values):
             g = med[(med.lam == lam) & (med[axis] == v)]
             if g.empty:
                 continue
             colour = f"C{i}"
-            label = f"{AXIS_LABELS.get(axis, axis)} = {_fmt(v)}"
+            label = spec.get("labels", {}).get(v, f"{AXIS_LABELS.get(axis, axis)} = {_fmt(v)}")
             for row, key in ((0, "loss"), (1, "acc")):
                 ax = axes[row, j]
                 ax.plot(g.epoch, g[f"train_{key}"], ls="--", color=colour, lw=1.2)
@@ -62,23 +66,27 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
                     ax.plot(g.epoch, g[f"test_{key}"], ls=":", color=colour, lw=2.2)
             axes[2, j].plot(g.epoch, g.sigma_s_norm, color=colour, label=label)
             axes[3, j].plot(g.epoch, g.b, color=colour, label=label)
-        axes[0, j].set_title(rf"$\lambda$ = {lam:.3g}")
+        if len(lams) > 1:
+            axes[0, j].set_title(rf"$\lambda$ = {lam:.3g}")
         axes[0, j].set_yscale("log")
         axes[2, j].set_yscale("log")
         axes[1, j].set_ylim(-0.02, 1.02)
-        axes[3, j].set_xlabel("epoch")
+        for row in (2, 3) if len(lams) == 1 else (3,):  # the bottom panels
+            axes[row, j].set_xlabel("epoch")
         for ax in axes[:, j]:
             ax.set_xscale("log")
     for row, name in enumerate(("loss", "accuracy", r"$\sigma|S|$", "$b$")):
         axes[row, 0].set_ylabel(name)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    style = [plt.Line2D([], [], color="k", ls=ls, lw=lw) for ls, lw in (("--", 1.2), ("-", 1.6), (":", 2.2))]
-    fig.legend(handles + style, labels + ["train", "gen", "test set"], loc="center left",
+    has_test = "test_loss" in cur and cur.test_loss.notna().any()
+    kinds = [("--", 1.2, "train"), ("-", 1.6, "gen"), (":", 2.2, "test set")][:3 if has_test else 2]
+    style = [plt.Line2D([], [], color="k", ls=ls, lw=lw) for ls, lw, _ in kinds]
+    fig.legend(handles + style, labels + [k[2] for k in kinds], loc="center left",
                bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
     n_real = int(cur.groupby(["lam", axis]).realisation.nunique().min())
     title = spec.get("title", f"Training curves by {AXIS_LABELS.get(axis, axis)}")
-    sub = (f"N = {'/'.join(_fmt(v) for v in sorted(cur.N.unique()))}, median of {n_real} realisations; "
-           "dashed train, solid gen, dotted sampled test set")
+    sub = (f"N = {'/'.join(_fmt(v) for v in sorted(cur.N.unique()))}"
+           + (rf", $\lambda$ = {lams[0]:.3g}" if len(lams) == 1 else "") + f", median of {n_real} realisations")
     if spec.get("note"):
         sub += "\n" + spec["note"]
     fig.suptitle(f"{title}\n{sub}", fontsize=10)
