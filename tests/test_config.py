@@ -63,7 +63,8 @@ def test_default_and_presets_are_valid():
     expected = 0
     for name in DEFAULT["active"]:
         e = DEFAULT["experiments"][name]
-        grid = (e["N"], e["lam"], e["sigma"], e.get("lr", [0]), e.get("bias_noise", [0]))
+        grid = (e["N"], e["lam"], e["sigma"], e.get("lr", [0]), e.get("bias_noise", [0]),
+                *(v if isinstance(v := e.get(k, 0), list) else [v] for k in ("s0_norm", "b0", "label_fraction")))
         expected += int(np.prod([len(values) for values in grid]))
     assert len(cells(validate_config(copy.deepcopy(DEFAULT)))) == expected
     for preset in (ROOT / "workflow" / "presets").glob("*.yaml"):
