@@ -75,7 +75,8 @@ _ROWS = [
     ("15", "gen_loss_peak", "epoch", 3.0e2, 1.2, {}, "test-loss peaks ~1.0-1.4 near 1e2-1e3 epochs"),
     # Davies (2022)
     ("blog", "train_acc_1_epoch", "epoch", NAN, 3.0e3, {"variant": "full"}, "train accuracy 1 after ~3e3 epochs"),
-    ("blog", "test_leaves_chance_epoch", "epoch", NAN, 1.0e4, {"variant": "full"}, "test accuracy near chance until ~1e4"),
+    ("blog", "test_leaves_chance_epoch", "epoch", NAN, 1.0e4, {"variant": "full"},
+     "test accuracy near chance until ~1e4"),
     ("blog", "test_solved_epoch", "epoch", NAN, 2.0e5, {"variant": "full"}, "test accuracy 1 near 2e5 epochs"),
     ("blog", "test_leaves_chance_epoch", "epoch", NAN, 1.5e5, {"variant": "no_central"},
      "without the central test points: chance until ~1.5e5, then a jump"),
@@ -92,8 +93,15 @@ def paper_values(figure: str, quantity: str | None = None, **selection) -> pd.Da
         raise KeyError(f"no read-off values for figure {figure!r}; have {sorted(PAPER_VALUES.figure.unique())}")
     if quantity is not None:
         df = df[df.quantity == quantity]
-    keep = [all(k not in sel or math.isclose(float(sel[k]), float(v)) if isinstance(v, (int, float))
-                else sel.get(k, v) == v for k, v in selection.items()) for sel in df.selection]
+    def matches(row, k, v) -> bool:
+        sel = row.selection
+        if k in sel:
+            return math.isclose(float(sel[k]), float(v)) if isinstance(v, (int, float)) else sel[k] == v
+        if k == row.x_name:  # the keyword names the panel's abscissa: match the point's x
+            return isinstance(v, (int, float)) and math.isclose(float(row.x), float(v))
+        return True
+
+    keep = [all(matches(row, k, v) for k, v in selection.items()) for row in df.itertuples()]
     return df[keep]
 
 
