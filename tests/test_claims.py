@@ -219,3 +219,14 @@ def test_paper_values_lookup_and_marks():
     assert len(drawn) == 1 and drawn[0].get_label() == "paper (read off)"
     assert np.allclose(sorted(drawn[0].get_xdata()), [7e-3, 0.22])
     plt.close(fig)
+
+
+def test_paper_marks_skip_unplottable_points_and_draw_epoch_lines():
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    # lambda = 0.5 maps to 1 - 2 lambda = 0: not drawable on a log axis, the lambda = 0.05 point is
+    drawn = paper_values.mark_paper_values(ax, "1 right bottom", x_transform=lambda lam: 1 - 2 * lam)
+    assert len(drawn) == 1 and np.allclose(drawn[0].get_xdata(), [0.9])
+    lines = paper_values.mark_paper_values(ax, "blog", variant="full")
+    assert sorted(ln.get_xdata()[0] for ln in lines) == [3e3, 1e4, 2e5]
+    plt.close(fig)

@@ -277,7 +277,8 @@ def _prop32_insep(t: Tables) -> dict:
     frac = float((r.final_gen_acc >= 0.95).mean())
     n = len(r)
     return _row(frac, 1.0, 0,
-                "every set whose predicted grokking time exp(z sigma|S_inf|)/(eta m) is below horizon/100 (the prediction errs by far less than that factor 100, on the late side)",
+                "every set whose predicted grokking time exp(z sigma|S_inf|)/(eta m) is below horizon/100 "
+                "(the prediction errs by far less than that factor 100, on the late side)",
                 name, _single_N(r), "holds" if frac == 1.0 else "differs",
                 f"fraction of {n} sets with A_gen >= 0.95 at the horizon; median final A_gen "
                 f"{r.final_gen_acc.median():.5f}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 NAN = math.nan
@@ -116,17 +117,23 @@ def paper_value(figure: str, quantity: str, **selection) -> float:
 def mark_paper_values(ax, figure: str, quantity: str | None = None, x_transform=None, label: bool = True,
                       **selection) -> list:
     """Draw the read-off values of ``figure`` (and ``quantity``/``selection``) on ``ax`` as grey open diamonds
-    at (x, value), labelled "paper (read off)" once. Rows without an abscissa are skipped; ``x_transform``
-    maps the stored x to the panel's abscissa (e.g. ``lambda x: 1 - 2 * x`` for a panel against 1 - 2 lambda).
-    Returns the artists drawn (empty if none)."""
+    at (x, value), labelled "paper (read off)" once. ``x_transform`` maps the stored x to the panel's abscissa
+    (e.g. ``lambda lam: 1 - 2 * lam`` for a panel against 1 - 2 lambda); points it sends to a non-finite or,
+    on a log axis, non-positive abscissa are skipped. Rows without an abscissa whose value is itself an epoch
+    (quantity ``*_epoch``) are drawn as grey dotted vertical lines at that epoch. Returns the artists drawn."""
     df = paper_values(figure, quantity, **selection)
-    df = df[df.x.notna()]
-    if df.empty:
-        return []
-    x = df.x.to_numpy(dtype=float)
-    if x_transform is not None:
-        x = x_transform(x)
-    line = ax.plot(x, df.value.to_numpy(dtype=float), linestyle="none", marker="D", markersize=7,
-                   markerfacecolor="none", markeredgecolor="0.45", markeredgewidth=1.4, zorder=5,
-                   label="paper (read off)" if label else "_nolegend_")
-    return line
+    artists = []
+    pts = df[df.x.notna()]
+    if len(pts):
+        x = pts.x.to_numpy(dtype=float)
+        x = np.asarray(x_transform(x) if x_transform is not None else x, dtype=float)
+        y = pts.value.to_numpy(dtype=float)
+        ok = np.isfinite(x) & ((x > 0) | (ax.get_xscale() != "log"))
+        if ok.any():
+            artists += ax.plot(x[ok], y[ok], linestyle="none", marker="D", markersize=7, markerfacecolor="none",
+                               markeredgecolor="0.45", markeredgewidth=1.4, zorder=5,
+                               label="paper (read off)" if label else "_nolegend_")
+    for i, row in enumerate(df[df.x.isna() & df.quantity.str.endswith("_epoch")].itertuples()):
+        artists.append(ax.axvline(row.value, color="0.45", linestyle=":", linewidth=1.2, zorder=1,
+                                  label="paper (read off)" if label and not artists and i == 0 else "_nolegend_"))
+    return artists
