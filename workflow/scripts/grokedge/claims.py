@@ -311,7 +311,7 @@ def _prop32_sep(t: Tables) -> dict:
 
 # --------------------------------------------------------------------------------------------- Prop. 3.4
 @claim("prop34_s_inf", "Prop. 3.4, Fig. 1 right top",
-       "|S_inf| grows without bound as lambda -> 1/2 from below (medians increase with lambda)")
+       "|S_inf| grows without bound as lambda -> 1/2 from below (increasing trend over the inseparable sets)")
 def _prop34(t: Tables) -> dict:
     try:
         name, r = _experiment(t, "s_inf", ("s_inf_scaling",))
