@@ -230,3 +230,17 @@ def test_paper_marks_skip_unplottable_points_and_draw_epoch_lines():
     lines = paper_values.mark_paper_values(ax, "blog", variant="full")
     assert sorted(ln.get_xdata()[0] for ln in lines) == [3e3, 1e4, 2e5]
     plt.close(fig)
+
+
+@pytest.mark.parametrize("delay, expected", [(2.5, "holds"), (25.0, "differs")])
+def test_fig1_delay_against_the_read_off(delay, expected):
+    runs = runs_frame([{"realisation": r, "seed": r, "grok_delay90": delay * (1 + 0.1 * r)} for r in range(5)])
+    assert one("fig1_delay_005", claims.Tables(runs=runs, spec=SPEC)) == expected
+
+
+def test_prop32_inseparable_needs_every_predicted_set_to_generalise():
+    rows = [{"realisation": r, "seed": r, "grok_gen95_pred": 1e4, "final_gen_acc": 0.999} for r in range(5)]
+    rows.append({"realisation": 9, "seed": 9, "grok_gen95_pred": 1e12, "final_gen_acc": 0.6})  # beyond horizon
+    assert one("prop32_inseparable", claims.Tables(runs=runs_frame(rows), spec=SPEC)) == "holds"
+    rows[0]["final_gen_acc"] = 0.7
+    assert one("prop32_inseparable", claims.Tables(runs=runs_frame(rows), spec=SPEC)) == "differs"
