@@ -26,8 +26,9 @@ over Z use composite Gauss-Legendre panels on |Z| <= 12 (tail mass < 1e-32), ref
 crossover y = 0, where the integrand turns from exponential to logarithmic in Z; the system is solved by
 Newton in (log r, log c) with the exact Jacobian (du/dy = 1/(1 + e^u)), continued in lambda from the
 small-lambda expansion r^2 = lambda (1 + 3 lambda + ...), c = lambda (1 + 3 lambda/2 + ...) (derived in
-tests/test_theory.py). Residuals are below 1e-13 and the results change by less than 1e-12 relative when the
-quadrature order is doubled (tested), which is the basis of the 1e-8 accuracy claim.
+tests/test_theory.py) and along the sorted lambdas of an array. Accuracy (tested): residuals below 1e-13;
+results change by < 1e-12 relative from 8 to 32 nodes per panel (up to lambda = 0.499); an independent
+QUADPACK evaluation with scipy's lambertw reproduces the equations, m and the projection law to 1e-10.
 
 **Separable side, lambda > 1/2.** The distance from the origin to the convex hull of unit-variance points tends
 to kappa(lambda), Gardner's (1988) margin at capacity alpha = N/d = 1/lambda:
@@ -47,6 +48,7 @@ Python: ``from grokedge import theory; theory.s_inf_large_n([0.1, 0.3]).sigma_s_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -81,9 +83,14 @@ def prox_exp(z, c):
     return log_prox_exp(np.asarray(z, dtype=float) + logc) - logc
 
 
+@lru_cache(maxsize=8)
+def _legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(order)
+
+
 def _panels(breaks: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of Gauss-Legendre with ``order`` nodes on each interval between sorted breakpoints."""
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = _legendre(order)
     a, b = breaks[:-1, None], breaks[1:, None]
     nodes = 0.5 * (b - a) * x + 0.5 * (a + b)
     weights = 0.5 * (b - a) * w
@@ -143,13 +150,18 @@ def _start(lam: float) -> tuple[float, float]:
     return 0.5 * np.log(lam * (1 + 3 * lam)), np.log(lam * (1 + 1.5 * lam))
 
 
-def _solve_one(lam: float, order: int) -> tuple[float, float, np.ndarray]:
-    """(log r, log c, residuals) at one lambda in (0, 1/2), by continuation in t = -log(1 - 2 lambda) from
-    lambda = min(lam, 0.05) in steps of 0.25 in t (each step's Newton starts from the previous solution)."""
-    lam0 = min(lam, 0.05)
-    logr, logc = _start(lam0)
+def _continue(lam: float, order: int, start=None) -> tuple[float, float, np.ndarray]:
+    """(log r, log c, residuals) at one lambda in (0, 1/2), by continuation in t = -log(1 - 2 lambda) in steps
+    of at most 0.25, each step's Newton started from the previous solution. ``start`` = (lambda0, log r,
+    log c) of a solved lambda0 <= lambda; by default the small-lambda expansion at min(lambda, 0.05)."""
+    if start is None:
+        lam0 = min(lam, 0.05)
+        logr, logc = _start(lam0)
+    else:
+        lam0, logr, logc = start
     t0, t1 = -np.log1p(-2 * lam0), -np.log1p(-2 * lam)
-    for t in [*np.arange(t0, t1, 0.25)[1:], t1] if t1 > t0 else [t1]:
+    n = max(1, int(np.ceil((t1 - t0) / 0.25)))
+    for t in np.linspace(t0, t1, n + 1)[1:] if t1 > t0 else [t1]:
         logr, logc, F = _newton(0.5 * (1 - np.exp(-t)), logr, logc, order)
     return logr, logc, F
 
@@ -220,11 +232,15 @@ def s_inf_large_n(lam, order: int = DEFAULT_ORDER) -> InseparableLargeN:
     sqrt(2/pi); lambda >= 1/2 or < 0 gives NaN. ``order`` = Gauss-Legendre nodes per panel."""
     lam_arr = np.asarray(lam, dtype=float)
     out = {k: np.full(lam_arr.shape, np.nan) for k in ("r", "c", "m", "pf", "mpp", "pm", "res")}
-    for idx, x in np.ndenumerate(lam_arr):
+    flat = lam_arr.ravel()
+    start = None  # continuation along the sorted lambdas: a grid of many lambdas costs little more than one
+    for j in np.argsort(flat, kind="stable"):
+        idx, x = np.unravel_index(j, lam_arr.shape), flat[j]
         if x == 0:
             vals = dict(r=0.0, c=0.0, m=1.0, pf=0.5, mpp=np.sqrt(2 / np.pi), pm=np.sqrt(0.5 / np.pi), res=0.0)
         elif 0 < x < 0.5:
-            logr, logc, F = _solve_one(float(x), order)
+            logr, logc, F = _continue(float(x), order, start)
+            start = (float(x), logr, logc)
             r = float(np.exp(logr))
             m, pos, pf = _expectations(r, logc, order)
             vals = dict(r=r, c=float(np.exp(logc)), m=m, pf=pf, mpp=pos / pf / r, pm=pos / r,
