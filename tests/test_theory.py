@@ -219,3 +219,66 @@ def test_margin_against_nnls(N):
     margins = [max_margin(np.random.default_rng([13, N, k]).standard_normal((N, int(lam * N)))).margin
                for k in range(draws)]
     assert np.mean(margins) == pytest.approx(float(T.margin_large_n(lam)), abs=4 * MARGIN_SD[N] / np.sqrt(draws))
+
+
+# --- ledger rows and figures on constructed tables -------------------------------------------------------------
+
+def _constructed_runs(shift=0.0, n=20, seed=0):
+    """A runs table whose per-set values scatter (5%) around the limit, times (1 + shift)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for lam in (0.3, 0.45, 0.7):
+        sep = lam > 0.5
+        lim = None if sep else T.s_inf_large_n(lam)
+        for k in range(n):
+            e = (1 + shift) * (1 + 0.05 * rng.standard_normal())
+            row = {"experiment": "lambda_sweep", "N": 400, "d": int(400 * lam), "lam": lam, "sigma": 5.0,
+                   "lr": 0.01, "realisation": k, "separable": sep, "trained": True}
+            if sep:
+                m = 5.0 * float(T.margin_large_n(lam)) * e
+                acc = float(ndtr(1 / (5.0 * m)))
+                row |= {"margin": m, "s_inf_norm": np.nan, "s_inf_m": np.nan, "margin_acc_limit": acc,
+                        "final_gen_acc": acc - 0.001, "s_inf_pos_frac": np.nan, "s_inf_pos_mean": np.nan}
+            else:
+                row |= {"margin": np.nan, "s_inf_norm": float(lim.sigma_s_norm) * e / 5.0, "s_inf_m": float(lim.m) * e,
+                        "margin_acc_limit": np.nan, "final_gen_acc": 1.0,
+                        "s_inf_pos_frac": float(lim.positive_fraction) * e,
+                        "s_inf_pos_mean": 5.0 * float(lim.mean_positive_projection) * e}
+            rows.append(row)
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def test_theory_claims_verdicts():
+    rows = T.theory_claims(_constructed_runs())
+    keys = {"id", "source", "statement", "measured", "reference", "tolerance", "tolerance_reason", "experiment",
+            "N", "verdict"}
+    assert all(set(r) == keys for r in rows)
+    by = {r["id"].split("_lambda_sweep")[0]: r for r in rows}
+    # lambda = 0.45 lies in the finite-size window (0.4, 0.6): no rows
+    assert set(by) == {"large_n_s_inf", "large_n_m", "large_n_pos_frac", "large_n_margin", "large_n_acc"}
+    assert all(r["verdict"] == "holds" for r in rows)
+    assert all(r["verdict"] == "differs" for r in T.theory_claims(_constructed_runs(shift=0.2)))
+    assert all(r["verdict"] == "not run" for r in T.theory_claims(_constructed_runs(n=3)))
+
+
+def test_theory_figures_draw_the_limit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from grokedge import theory_figures as TF
+
+    runs = _constructed_runs()
+    for draw in (TF.positive_fraction_figure, TF.margin_projection_figure, TF.finite_size_convergence_figure):
+        fig = draw(runs, None, {})
+        labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        assert any(TF.LIMIT_LABEL in s for s in labels), draw.__name__
+        plt.close(fig)
+    sizes = pd.concat([runs.assign(N=N) for N in (100, 200, 400)], ignore_index=True)
+    fig = TF.finite_size_convergence_figure(sizes, None, {"x": "1/sqrt(N)"})
+    assert len(fig.axes) == 6  # sigma|S_inf|, m, margin: medians on top, spread and bias below
+    plt.close(fig)

@@ -257,9 +257,11 @@ def finite_size_convergence_figure(runs: pd.DataFrame, curves: pd.DataFrame, spe
             top.plot([0], [lim], marker="*", ms=13, color=colour, mec="k", ls="none", zorder=6)
             top.axhline(lim, color=colour, ls=":", lw=1)
             spread = g.iqr / lim
-            p, pe = _fit_exponent(g.N.to_numpy(), spread.to_numpy())
-            bot.plot(g.N, spread, "o-", ms=4, color=colour,
-                     label=f"$\\lambda$={lam:g}: IQR $\\propto N^{{-{p:.2f}\\pm{pe:.2f}}}$")
+            label = f"$\\lambda$={lam:g}: IQR"
+            if g.N.nunique() >= 3:
+                p, pe = _fit_exponent(g.N.to_numpy(), spread.to_numpy())
+                label += f" $\\propto N^{{-{p:.2f}\\pm{pe:.2f}}}$"
+            bot.plot(g.N, spread, "o-", ms=4, color=colour, label=label)
             dev = (g["median"] - lim).abs() / lim
             bot.errorbar(g.N, dev, yerr=np.minimum(g.se_median / lim, 0.999 * dev), fmt="s--", ms=4, capsize=2,
                          color=colour, mfc="none")
