@@ -49,6 +49,8 @@ def overlay_s_inf(ax, runs: pd.DataFrame) -> None:
 
 def overlay_final_accuracy(ax, runs: pd.DataFrame) -> None:
     """On final A_gen against lambda: 1 below 1/2, Phi(1/(sigma^2 kappa(lambda))) above."""
+    if not len(runs):
+        return
     lam = np.linspace(max(0.0, runs.lam.min() - 0.02), min(1.5, runs.lam.max() + 0.02), 400)
     sigmas = sorted(runs.sigma.unique())
     for sigma in sigmas:
