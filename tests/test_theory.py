@@ -79,6 +79,17 @@ def test_converged_in_quadrature_order():
         assert np.allclose(getattr(lo, key), getattr(hi, key), rtol=1e-12, atol=0), key
 
 
+def test_any_array_of_lambdas_solves_like_each_scalar():
+    lams = np.random.default_rng(1).permutation(np.concatenate([np.geomspace(1e-6, 0.4999, 40), [0.0, 0.6]]))
+    lim = T.s_inf_large_n(lams.reshape(6, 7))
+    assert lim.sigma_s_norm.shape == (6, 7)
+    flat = lim.sigma_s_norm.ravel()
+    assert np.isnan(flat[lams == 0.6]).all() and np.all(np.isfinite(flat[lams < 0.5]))
+    for k in (0, 17, 33):
+        if lams[k] < 0.5:
+            assert flat[k] == pytest.approx(float(T.s_inf_large_n(lams[k]).sigma_s_norm), rel=1e-12)
+
+
 def test_small_lambda_series():
     """Expanding the equations in lam (W(a) = a - a^2 + 3/2 a^3, E[(c e^{rZ})^n] = c^n e^{n^2 r^2/2}) gives
     r^2 = lam (1 + 3 lam + 17/2 lam^2 + O(lam^3)), c = lam (1 + 3/2 lam + 25/8 lam^2 + ...),

@@ -112,36 +112,41 @@ def _gauss_rule(r: float, logc: float, order: int, extra=()) -> tuple[np.ndarray
 
 
 def _system(lam: float, logr: float, logc: float, order: int):
-    """Residuals F = (log E[e^{2u}] - log(lam r^2), E[1/(1+e^u)] - (1 - lam)) and their Jacobian in
-    (log r, log c), with u = u(rZ + log c), e^u = c e^h."""
+    """Residuals F = (log E[e^{2u}] - log(lam r^2), log E[e^u/(1+e^u)] - log lam) and their Jacobian in
+    (log r, log c), with u = u(rZ + log c), e^u = c e^h. The second equation is 1 - lam = E[1/(1 + c e^h)]
+    written without cancellation, so both residuals are relative at every lambda."""
     r = np.exp(logr)
     z, w = _gauss_rule(r, logc, order)
     u = log_prox_exp(r * z + logc)
     eu = np.exp(u)
     p = 1.0 / (1.0 + eu)  # du/dy
-    e2 = float(w @ np.exp(2 * u))
-    F = np.array([np.log(e2) - np.log(lam) - 2 * logr, float(w @ p) - (1.0 - lam)])
-    # d/dlogr = r z d/dy, d/dlogc = d/dy; d e^{2u}/dy = 2 e^{2u} p; d p/dy = -e^u p^3
+    e2, eq = float(w @ np.exp(2 * u)), float(w @ (eu * p))
+    F = np.array([np.log(e2) - np.log(lam) - 2 * logr, np.log(eq) - np.log(lam)])
+    # d/dlogr = r z d/dy, d/dlogc = d/dy; d e^{2u}/dy = 2 e^{2u} p; d (e^u p)/dy = e^u p^3
     de2 = 2 * np.exp(2 * u) * p
-    dp = -eu * p**3
+    dq = eu * p**3
     J = np.array([[float(w @ (de2 * r * z)) / e2 - 2.0, float(w @ de2) / e2],
-                  [float(w @ (dp * r * z)), float(w @ dp)]])
+                  [float(w @ (dq * r * z)) / eq, float(w @ dq) / eq]])
     return F, J
 
 
 def _newton(lam: float, logr: float, logc: float, order: int, tol: float = 1e-14, max_iter: int = 100):
+    """Damped Newton on _system; converged when the residuals are below ``tol`` and the next Newton step is
+    below 1e-12 in (log r, log c)."""
     F, J = _system(lam, logr, logc, order)
     for _ in range(max_iter):
         step = np.linalg.solve(J, -F)
+        if np.max(np.abs(F)) < tol and np.max(np.abs(step)) < 1e-12:
+            return logr + step[0], logc + step[1], F
         t = 1.0
         while True:  # damp on the residual norm
             F_new, J_new = _system(lam, logr + t * step[0], logc + t * step[1], order)
-            if np.linalg.norm(F_new) < np.linalg.norm(F) or t < 1e-6:
+            if np.linalg.norm(F_new) <= np.linalg.norm(F):
                 break
             t *= 0.5
+            if t < 1e-6:
+                raise RuntimeError(f"large-N S_inf system: no descent at lambda = {lam} (residuals {F})")
         logr, logc, F, J = logr + t * step[0], logc + t * step[1], F_new, J_new
-        if np.max(np.abs(F)) < tol and np.max(np.abs(t * step)) < 1e-12:
-            return logr, logc, F
     raise RuntimeError(f"large-N S_inf system: Newton did not converge at lambda = {lam} (residuals {F})")
 
 
@@ -153,8 +158,9 @@ def _start(lam: float) -> tuple[float, float]:
 def _continue(lam: float, order: int, start=None) -> tuple[float, float, np.ndarray]:
     """(log r, log c, residuals) at one lambda in (0, 1/2), by continuation in t = -log(1 - 2 lambda) in steps
     of at most 0.25, each step's Newton started from the previous solution. ``start`` = (lambda0, log r,
-    log c) of a solved lambda0 <= lambda; by default the small-lambda expansion at min(lambda, 0.05)."""
-    if start is None:
+    log c) of a solved lambda0 <= lambda; without one, or with lambda0 < 0.05, the small-lambda expansion at
+    min(lambda, 0.05)."""
+    if start is None or start[0] < 0.05:  # the series is within ~1e-4 of the root for lambda <= 0.05
         lam0 = min(lam, 0.05)
         logr, logc = _start(lam0)
     else:
@@ -173,7 +179,7 @@ class InseparableLargeN:
     ``positive_fraction`` = Phi(-c/r); ``mean_positive_projection`` = E[h | h > 0]/r, the mean of the
     positive projections S_inf.x_i/|S_inf| for unit-variance points (multiply by sigma otherwise);
     ``positive_mass`` = E[h 1{h > 0}]/r, the same sum divided by all N points; ``residual`` = the largest
-    absolute residual of the two equations at the solution."""
+    relative residual of the two equations at the solution."""
 
     lam: np.ndarray
     sigma_s_norm: np.ndarray
