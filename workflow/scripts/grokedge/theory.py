@@ -30,6 +30,13 @@ tests/test_theory.py) and along the sorted lambdas of an array. Accuracy (tested
 results change by < 1e-12 relative from 8 to 32 nodes per panel (up to lambda = 0.499); an independent
 QUADPACK evaluation with scipy's lambertw reproduces the equations, m and the projection law to 1e-10.
 
+Verification of the system (it is a candidate derivation, so it was checked against the minimisation itself):
+damped Newton on sampled sets (``separability.inseparable_limit``), 20 draws at N = 2000 for each of
+lambda = 0.2, 0.3, 0.4: the means of r, m, the positive fraction and the mean positive projection lie within
+1.6 standard errors of the limit and the 5/25/50/75/95% projection quantiles within 0.04; 3-13 draws at
+N = 6000 agree within about 2 standard errors. The identity E[h e^h] = 0 (scale stationarity of the minimiser,
+sum_i p_i e^{p_i} = 0) follows from the two equations by Stein's lemma and holds numerically to 1e-10.
+
 **Separable side, lambda > 1/2.** The distance from the origin to the convex hull of unit-variance points tends
 to kappa(lambda), Gardner's (1988) margin at capacity alpha = N/d = 1/lambda:
 
