@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from . import theory_figures
 from .separability import wendel_probability
 
 
@@ -51,6 +52,7 @@ def grokking_time_figure(runs: pd.DataFrame, name: str, definition: dict):
         cg = g[g[cens]]
         ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
                     s=25, label=f"censored ({len(cg)})")
+    theory_figures.overlay_grokking_time(ax1, r, definition)  # large-N limit (grokedge.theory)
     ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$",
             ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
     ax1.xaxis.set_minor_formatter(plt.NullFormatter())  # after set_xscale, which resets the formatters
@@ -134,6 +136,7 @@ def final_accuracy_figure(runs: pd.DataFrame):
         ax.plot(q.index, q.values, "k_", markersize=14, mew=2, label=r"margin limit $\Phi(1/\sigma M)$, median")
     med = t.groupby("lam").final_gen_acc.median()
     ax.plot(med.index, med.values, "o-", color="C2", ms=4, label="median final $A_{gen}$")
+    theory_figures.overlay_final_accuracy(ax, t)  # large-N limit (grokedge.theory)
     ax.axvline(0.5, color="grey", ls=":", lw=1)
     ax.set(xlabel=r"$\lambda = d/N$", ylabel="generalisation accuracy at the horizon",
            title=f"Final accuracy (horizon {t.horizon.max():.3g} epochs)")
@@ -185,6 +188,7 @@ def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame
         ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}",
                  label=f"$\\lambda$={lam:.3g}")
     ax1.axvline(0, color="grey", lw=1)
+    theory_figures.overlay_projections(ax1, projections.lam.unique(), float(curves.sigma.iloc[0]))  # large-N limit
     ax1.set(xlabel=r"$S\cdot x_i/|S|$ at the horizon", ylabel="density", title="Training points along S")
     ax1.legend(fontsize=8)
     xmax = float(curves.sigma_s_norm.max()) * 1.05
@@ -213,6 +217,7 @@ def s_inf_figure(runs: pd.DataFrame):
         ax.scatter(1 - 2 * g.lam, g.s_inf_norm, s=10, alpha=0.5)
         med = g.groupby("lam").s_inf_norm.median()
         ax.plot(1 - 2 * med.index, med.values, "o-", label=f"N={N}, $\\sigma$={sigma:g} (median)")
+    theory_figures.overlay_s_inf(ax, r)  # large-N limit (grokedge.theory)
     ax.set(xscale="log", yscale="log", xlabel=r"$1-2\lambda$", ylabel=r"$|S_\infty|$",
            title=r"$|S_\infty|$ diverges as the data approach separability")
     ax.legend(fontsize=8)
