@@ -285,3 +285,64 @@ def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...]
     if keys is not None:
         params = {k: params[k] for k in keys}
     return canonical_params(params)
+
+
+def check_config_files(paths: list[str]) -> list[str]:
+    """Problems that stop Snakemake before this workflow's code runs, with the file and line: a file that is
+    missing, not UTF-8, not YAML, or not a mapping of keys."""
+    problems = []
+    for path in paths:
+        try:
+            text = open(path, encoding="utf-8").read()
+            node = yaml.safe_load(text)
+        except FileNotFoundError:
+            problems.append(f"{path}: no such config file")
+        except UnicodeDecodeError as err:
+            line = open(path, "rb").read()[:err.start].count(b"\n") + 1
+            problems.append(f"{path}, line {line}: not UTF-8 text (byte {err.object[err.start]:#x}); save the file "
+                            "as UTF-8")
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problems.append(f"{path}{where}: YAML syntax error: {getattr(err, 'problem', None) or err}")
+        else:
+            if not isinstance(node, dict):
+                problems.append(f"{path}: expected keys at the top level (key: value), found {type(node).__name__}")
+    return problems
+
+
+def check_snakemake_args(args: list[str]) -> list[str]:
+    """The --configfile files and --config KEY=VALUE items of a Snakemake command line (as the Makefile passes
+    them), checked before Snakemake reads them."""
+    files, problems, mode = [], [], None
+    for a in args:
+        if a.startswith("-"):
+            mode = a.split("=", 1)[0] if a.split("=", 1)[0] in ("--configfile", "--configfiles", "--config",
+                                                                   "-C") else None
+            if "=" in a and mode:
+                a = a.split("=", 1)[1]
+            else:
+                continue
+        if mode in ("--configfile", "--configfiles"):
+            files.append(a)
+        elif mode in ("--config", "-C") and "=" not in a:
+            problems.append(f"--config {a}: give KEY=VALUE pairs, e.g. --config root_seed=7 (nested values belong "
+                            "in a file given with --configfile)")
+    return check_config_files(files) + problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m grokedge.config SNAKEMAKE_ARGS...``: check the config files and --config items of a command
+    line; exit 2 with one message per problem."""
+    import shlex
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    problems = check_snakemake_args([w for a in argv for w in shlex.split(a)])
+    for p in problems:
+        print(f"config error: {p}", file=sys.stderr)
+    return 2 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
