@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
 from snakemake.cli import main as cli_main
 
 from grokedge.config import canonical_params, cell_params
@@ -91,6 +92,8 @@ CASES = [
      "config error at experiments.lambda_sweep.adam_betas[0]: 1.0 is greater than or equal to the maximum of 1"),
     ("active_unknown", "active: [nope]\n", [], "config error at active[0]: no experiment named 'nope'"),
     ("headline_unknown", "headline_grokking: fastest\n", [], "'fastest' is not one of the grokking definitions"),
+    ("headline_loss_delay", "headline_grokking: loss_delay\n", [],
+     "config error at headline_grokking: 'loss_delay' is a loss_delay definition, which has no asymptotic"),
     ("figures_unknown", "figures:\n  adam: [nope]\n", [], "config error at figures.adam: no experiment named 'nope'"),
     # the Davies experiment (was a job traceback)
     ("blog_band_reversed", "blog:\n  test: {band_min: 0.2, band_max: 0.1}\n", [],
@@ -377,6 +380,13 @@ def test_every_grokking_definition_has_a_prediction_column():
                 "delay90": {"kind": "accuracy_delay", "threshold": 0.9},
                 "loss_delay": {"kind": "loss_delay", "threshold": 1e-3}}
     runs = summarise_runs(curves, seps, grokking)
+
+    def asymptotic(a):  # exp(z_a sigma |S_inf|) / (eta m), science.md section 2
+        return np.exp(ndtri(a) * 5.0 * 0.5) / (0.01 * 0.9)
+
     assert runs["grok_gen95_pred"].notna().all()
-    assert runs["grok_delay90_pred"].isna().all() and runs["grok_loss_delay_pred"].isna().all()
+    # the delay's prediction: the predicted A_gen crossing minus the measured train-accuracy crossing
+    t_train = runs["grok_delay90_t_train"].iloc[0]
+    np.testing.assert_allclose(runs["grok_delay90_pred"], runs["grok_gen95_pred"] * 0 + asymptotic(0.9) - t_train)
+    assert runs["grok_loss_delay_pred"].isna().all()
     assert 0 < runs["grok_delay90"].iloc[0] < 100.0 and not runs["grok_delay90_censored"].iloc[0]

@@ -128,6 +128,11 @@ def validate_config(config: dict) -> dict:
     if config["headline_grokking"] not in config["grokking"]:
         raise ConfigError(f"config error at headline_grokking: {config['headline_grokking']!r} is not one of "
                           f"the grokking definitions {sorted(config['grokking'])}")
+    if config["grokking"][config["headline_grokking"]]["kind"] == "loss_delay":
+        # checked here, not in the plot job: a failing job would delete the figures of the previous run
+        raise ConfigError(f"config error at headline_grokking: {config['headline_grokking']!r} is a loss_delay "
+                          "definition, which has no asymptotic prediction for the asymptotic figure; name a "
+                          "gen_accuracy or accuracy_delay definition")
     for i, name in enumerate(config["active"]):
         if name not in config["experiments"]:
             raise ConfigError(f"config error at active[{i}]: no experiment named {name!r} "

@@ -174,11 +174,14 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
     runs["trained"] = runs["horizon"].notna()
     runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
     for name, spec in grokking.items():
-        # the asymptotic prediction is of the epoch at which A_gen reaches the threshold: defined for gen_accuracy
-        # only; other kinds get an all-NaN column, so that code drawing the headline definition never meets a
-        # missing column (and should skip a prediction that is all NaN)
-        runs[f"grok_{name}_pred"] = (asymptotic_grokking_time(runs, spec["threshold"]) if spec["kind"] == "gen_accuracy"
-                                     else np.nan)
+        # the asymptotic prediction is of the epoch at which A_gen reaches the threshold: the grokking time of
+        # gen_accuracy; for accuracy_delay, that epoch minus the measured epoch at which train accuracy reached it
+        # (NaN where not positive); loss_delay has none (an all-NaN column, so that no reader meets a missing one)
+        pred = asymptotic_grokking_time(runs, spec["threshold"]) if spec["kind"] != "loss_delay" else np.nan
+        if spec["kind"] == "accuracy_delay":
+            pred = pred - runs[f"grok_{name}_t_train"]
+            pred = pred.where(pred > 0)
+        runs[f"grok_{name}_pred"] = pred
     return runs.sort_values(["experiment", "N", "d", "sigma", "lr", "realisation"]).reset_index(drop=True)
 
 
