@@ -34,8 +34,9 @@ REPORT ?= results/report.html
 # by an earlier attempt is rebuilt, and a failed install removes the half-built venv.
 py-ok = "$(1)" -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MIN)".split("."))))' 2>/dev/null
 $(STAMP): requirements.lock
-	@$(call py-ok,$$(command -v $(PYTHON))) || { echo "error: grokedge needs Python >= $(PYTHON_MIN); PYTHON=$(PYTHON) is \
-	  $$($(PYTHON) -V 2>&1 || echo missing). Name a newer one, e.g. make run PYTHON=python3.11" >&2; exit 2; }
+	@$(call py-ok,$$(command -v $(PYTHON))) || { found=$$($(PYTHON) -V 2>&1 || echo missing); \
+	  echo "error: grokedge needs Python >= $(PYTHON_MIN); PYTHON=$(PYTHON) is $$found." \
+	  "Name a newer one, e.g. make run PYTHON=python3.11" >&2; exit 2; }
 	@if [ -e "$(BIN)/python" ] && ! $(call py-ok,$(BIN)/python); then \
 	  echo "$(VENV) is broken or older than Python $(PYTHON_MIN): rebuilding it" >&2; rm -rf "$(VENV)"; fi
 	@test -x "$(BIN)/python" || { echo "building $(VENV) from requirements.lock (a few minutes, once)"; \
