@@ -34,7 +34,7 @@ REPORT ?= results/report.html
 # by an earlier attempt is rebuilt, and a failed install removes the half-built venv.
 py-ok = "$(1)" -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MIN)".split("."))))' 2>/dev/null
 $(STAMP): requirements.lock
-	@$(call py-ok,$$(command -v $(PYTHON))) || { found=$$($(PYTHON) -V 2>&1 || echo missing); \
+	@$(call py-ok,$$(command -v $(PYTHON))) || { found=$$($(PYTHON) -V 2>/dev/null || echo "not found"); \
 	  echo "error: grokedge needs Python >= $(PYTHON_MIN); PYTHON=$(PYTHON) is $$found." \
 	  "Name a newer one, e.g. make run PYTHON=python3.11" >&2; exit 2; }
 	@if [ -e "$(BIN)/python" ] && ! $(call py-ok,$(BIN)/python); then \
