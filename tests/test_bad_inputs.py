@@ -8,7 +8,9 @@ The cases marked (was silent) finished with exit 0 and wrong output before; the 
 silently-wrong cases that need data (aggregate, the headline prediction column, parameter order)."""
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import traceback
@@ -390,3 +392,31 @@ def test_every_grokking_definition_has_a_prediction_column():
     np.testing.assert_allclose(runs["grok_delay90_pred"], runs["grok_gen95_pred"] * 0 + asymptotic(0.9) - t_train)
     assert runs["grok_loss_delay_pred"].isna().all()
     assert 0 < runs["grok_delay90"].iloc[0] < 100.0 and not runs["grok_delay90_censored"].iloc[0]
+
+
+# -- one folder per configuration (was silent: figures of two configurations mixed in one folder) -----------------
+
+def test_config_record_and_stale_figures_moved_aside(tmp_path):
+    """run_config alone (--allowed-rules), over stand-in tables and figures: it records the config and its hash,
+    and moves figures this configuration does not draw to figures/stale-<old hash>/."""
+    work = copy_repo(tmp_path / "work")
+    plan = _snakemake(work, "-n", "results/config.json", "--allowed-rules", "run_config", *SMOKE).stdout
+    inputs = sorted(set(re.findall(r"results/(?:tables|figures)/\w+\.(?:png|parquet)", plan)))
+    assert "results/tables/runs.parquet" in inputs and "results/figures/toy_fig8.png" in inputs
+    for f in [*inputs, "results/figures/other_config.png", "results/figures/other_config.pdf"]:
+        (work / f).parent.mkdir(parents=True, exist_ok=True)
+        (work / f).write_text("stand-in")
+    proc = _snakemake(work, "results/config.json", "--allowed-rules", "run_config", "--cores", "1", *SMOKE)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    record = json.loads((work / "results/config.json").read_text())
+    assert record["run_name"] == "default" and record["config"]["block_size"] == 2
+    assert sorted(p.name for p in (work / "results/figures/stale-unknown").iterdir()) == [
+        "other_config.pdf", "other_config.png"]
+    assert all((work / f).exists() for f in inputs)
+
+
+def test_provenance_carries_the_config_hash(monkeypatch):
+    from grokedge.provenance import provenance
+
+    monkeypatch.setenv("GROKEDGE_CONFIG_HASH", "0123456789ab")
+    assert provenance({"N": 40})["config_hash"] == "0123456789ab"
