@@ -1,8 +1,25 @@
 # The two commands of the README: `make run` (laptop default) and `make test`. Both create the virtual
 # environment from the pinned lock on first use.
 SHELL := /bin/bash
+
+ifeq ($(wildcard requirements.lock workflow/presets),)
+# `make -f path/to/Makefile ...` from another folder: run the same goals in the checkout (variables such as
+# PRESET=smoke travel along in MAKEFLAGS).
+_ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+_forward:
+	@$(MAKE) --no-print-directory -C "$(_ROOT)" $(MAKECMDGOALS)
+%:: _forward ;
+else
+
 PYTHON ?= python3
+PYTHON_MIN := 3.11
+# Snakemake starts jobs with the venv's interpreter path unquoted: in a checkout whose path has a space, the
+# default venv goes to ~/.venvs instead (one per checkout).
+ifneq ($(word 2,$(CURDIR)),)
+VENV ?= $(HOME)/.venvs/grokedge-$(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-8)
+else
 VENV ?= .venv
+endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 CORES ?= all
@@ -10,22 +27,38 @@ PRESET ?=
 PRESET_FILE := workflow/presets/$(PRESET).yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run test bench lint dry-run report lock slurm-test clean-venv provenance check-preset
+REPORT ?= results/report.html
+.PHONY: run test bench lint dry-run report lock slurm-test clean-venv provenance check-preset check-cores
 
+# Python >= 3.11 (the lock is resolved on 3.11) is checked before anything is built; a venv left broken or too old
+# by an earlier attempt is rebuilt, and a failed install removes the half-built venv.
+py-ok = "$(1)" -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MIN)".split("."))))' 2>/dev/null
 $(STAMP): requirements.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	rm -f $(VENV)/.installed-* && touch $@
+	@$(call py-ok,$$(command -v $(PYTHON))) || { found=$$($(PYTHON) -V 2>/dev/null || echo "not found"); \
+	  echo "error: grokedge needs Python >= $(PYTHON_MIN); PYTHON=$(PYTHON) is $$found." \
+	  "Name a newer one, e.g. make run PYTHON=python3.11" >&2; exit 2; }
+	@if [ -e "$(BIN)/python" ] && ! $(call py-ok,$(BIN)/python); then \
+	  echo "$(VENV) is broken or older than Python $(PYTHON_MIN): rebuilding it" >&2; rm -rf "$(VENV)"; fi
+	@test -x "$(BIN)/python" || { echo "building $(VENV) from requirements.lock (a few minutes, once)"; \
+	  $(PYTHON) -m venv "$(VENV)"; }
+	"$(BIN)/python" -m pip install --quiet --upgrade pip
+	"$(BIN)/python" -m pip install --quiet -r requirements.lock || { rm -rf "$(VENV)"; \
+	  echo "error: installing requirements.lock failed (above); removed $(VENV), the next make starts afresh" >&2; exit 1; }
+	rm -f "$(VENV)"/.installed-* && touch "$@"
 
 preset-args = $(if $(PRESET),--configfile $(PRESET_FILE))
 
-check-preset:
+check-preset: $(STAMP)
 	@if [ -n "$(PRESET)" ] && [ ! -f "$(PRESET_FILE)" ]; then \
 	  echo "error: no preset '$(PRESET)' (expected $(PRESET_FILE)); presets: $$(ls workflow/presets | sed 's/.yaml//' | tr '\n' ' ')" >&2; exit 2; fi
+	@PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.config $(preset-args) $(SNAKEMAKE_ARGS)
 
-## make run [PRESET=smoke|paper] [CORES=n]: run the workflow (the laptop default without PRESET)
-run: $(STAMP) check-preset
+check-cores:
+	@[[ "$(CORES)" == all || "$(CORES)" =~ ^[1-9][0-9]*$$ ]] || { \
+	  echo "error: CORES=$(CORES): give a positive whole number of cores, or all (e.g. make run CORES=2)" >&2; exit 2; }
+
+## make run [PRESET=smoke|paper] [CORES=n] [SNAKEMAKE_ARGS="--config key=value"]: run the workflow
+run: $(STAMP) check-preset check-cores
 	$(BIN)/snakemake --cores $(CORES) $(preset-args) $(SNAKEMAKE_ARGS)
 
 ## make test: the test suite (fast; unit tests and a smoke-grid workflow run)
@@ -46,11 +79,13 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check workflow tests benchmarks
 
+## make dry-run / make report [PRESET=...] [SNAKEMAKE_ARGS=...]: what a run with the same arguments would do / the
+## HTML report of the run made with the same arguments (REPORT=path; refused for results of another config)
 dry-run: $(STAMP) check-preset
-	$(BIN)/snakemake --dry-run --quiet rules $(preset-args)
+	$(BIN)/snakemake --dry-run --quiet rules $(preset-args) $(SNAKEMAKE_ARGS)
 
-report: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) $(preset-args) --report results/report.html
+report: $(STAMP) check-preset check-cores
+	$(BIN)/snakemake --cores $(CORES) $(preset-args) $(SNAKEMAKE_ARGS) --report $(REPORT)
 
 ## make slurm-test: the SLURM profile end to end on a throw-away one-node cluster (root; Debian; a few minutes)
 slurm-test: $(STAMP)
@@ -64,3 +99,5 @@ lock:
 
 clean-venv:
 	rm -rf $(VENV)
+
+endif

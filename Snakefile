@@ -27,5 +27,6 @@ rule all:
         block_files("curves", trained_only=True),
         block_files("state", trained_only=True),
         TABLES,
+        RUN_CONFIG,
         FIGURES,
     default_target: True

@@ -34,7 +34,8 @@ BAD = [
     (_with(f"{SWEEP}.horizon", "1e5"), r"lambda_sweep\.horizon: '1e5' is not of type 'number' \(YAML 1\.1 reads"),
     (_with(f"{SWEEP}.N", [-5]), r"lambda_sweep\.N\[0\]: -5 is less than the minimum of 2"),
     (_with(f"{SWEEP}.N", [0]), r"lambda_sweep\.N\[0\]"),
-    (_with(f"{SWEEP}.sigma", [-1.0]), r"lambda_sweep\.sigma\[0\]: -1\.0 is less than or equal to the minimum of 0"),
+    (_with(f"{SWEEP}.sigma", [-1.0]),
+     r"lambda_sweep\.sigma\[0\]: -1\.0 is less than the minimum of 0\.001; sigma must lie in"),
     (_with(f"{SWEEP}.lr", [0.0]), r"lambda_sweep\.lr\[0\]"),
     (_with(f"{SWEEP}.horizon", 0), r"lambda_sweep\.horizon: 0 is less than the minimum of 1"),
     (_with(f"{SWEEP}.realisations", 0), r"lambda_sweep\.realisations"),
@@ -86,3 +87,41 @@ def test_canonical_values_in_cell_ids():
     assert "N400_d20_sigma5_lr0.3" in ids
     # lam = 0.35 * 400 is 139.99999999999997 in floating point: still the integer cell d = 140
     assert any(c["d"] == 140 for c in cells(validate_config(_with(f"{SWEEP}.lam", [0.35]))))
+
+
+def test_defaults_come_from_the_schema_for_every_section():
+    cfg = copy.deepcopy(DEFAULT)
+    for section in ("toy", "blog"):
+        del cfg[section]
+    del cfg["run_name"]
+    filled = validate_config(cfg)
+    assert filled["run_name"] == "default"
+    # the schema's defaults are the laptop defaults of config.yaml, section by section
+    for section in ("toy", "blog"):
+        assert filled[section] == DEFAULT[section], section
+    exp = filled["experiments"]["s_inf_scaling"]
+    assert exp["lr"] == [0.01] and exp["solver"] == "flow" and exp["bias_noise"] == [0.0]
+
+
+@pytest.mark.parametrize("old,new", [("eta", "lr"), ("points_per_decade", "checkpoints_per_decade"),
+                                     ("eps", "loss_threshold")])
+def test_renamed_keys_name_the_new_one(old, new):
+    cfg = _with(f"toy.{old}", 1.0)
+    with pytest.raises(ConfigError, match=rf"config error at toy\.{old}: this key is now toy\.{new}"):
+        validate_config(cfg)
+
+
+def test_bias_noise_in_cell_ids_is_bn():
+    ids = {c["cell"] for c in cells(validate_config(copy.deepcopy(DEFAULT))) if c["experiment"] == "two_gaussian"}
+    assert "N400_d160_sigma5_lr0.004_bn0.25" in ids and not any("eps" in i for i in ids)
+
+
+def test_memory_check_names_the_cell():
+    from grokedge.config import check_memory
+
+    rows = [{"experiment": "big", "cell": "N100000_d50000_sigma5_lr0.01", "N": 100000, "d": 50000,
+             "realisations": 40}]
+    with pytest.raises(ConfigError, match=r"experiments\.big: cell N100000_d50000_sigma5_lr0\.01 needs at least "
+                                          r"37\.3 GiB per block .* but this machine has 16 GiB"):
+        check_memory(rows, 1, memory=16 * 2**30)
+    check_memory(rows, 1, memory=64 * 2**30)

@@ -93,7 +93,7 @@ def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     jobs = planned_jobs(smoke_run, "--configfile", str(preset))
     cells = {c for _, c in jobs if c}
     assert cells == {"N40_d24_sigma5_lr0.01"}
-    assert {r for r, _ in jobs} == {"dataset", "separability", "train", "aggregate", "plot"}
+    assert {r for r, _ in jobs} == {"dataset", "separability", "train", "aggregate", "plot", "run_config"}
 
 
 def test_deleting_one_block_recomputes_only_that_block(smoke_run):
@@ -101,7 +101,7 @@ def test_deleting_one_block_recomputes_only_that_block(smoke_run):
     target.unlink()
     jobs = planned_jobs(smoke_run)
     assert [j for j in jobs if j[1]] == [("train", "N40_d4_sigma5_lr0.01")]
-    assert {r for r, _ in jobs} == {"train", "aggregate", "plot"}
+    assert {r for r, _ in jobs} == {"train", "aggregate", "plot", "run_config"}
     snakemake(smoke_run, "--cores", "2", *SMOKE)
     assert target.exists()
 

@@ -1,25 +1,36 @@
 # Helpers and validation in one place: the config is checked (schema, then cross-key rules, then the
 # derived cell table) before any job is scheduled; an error names the key and the problem.
+import json
 import math
 import os
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from grokedge.config import ConfigError, cell_params, cells, validate_config
+from grokedge.config import (ConfigError, DATA_KEYS, SEPARABILITY_KEYS, canonical_params, cell_params, cells,
+                             config_hash, results_dir, validate_config)
 
+if " " in sys.executable:
+    # Snakemake starts each job as `<python> -m snakemake ...` through the shell without quoting the interpreter
+    raise WorkflowError(f"the Python interpreter's path contains a space ({sys.executable}): Snakemake cannot start "
+                        "jobs with it. Put the virtual environment in a path without spaces, e.g. "
+                        "make run VENV=~/.venvs/grokedge (the checkout itself may contain spaces)")
 try:
     validate_config(config)
     CELLS = cells(config)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+CONFIG_HASH = config_hash(config)
+# Jobs inherit this: grokedge.provenance stamps it into every table (not a rule param: that would force reruns).
+os.environ["GROKEDGE_CONFIG_HASH"] = CONFIG_HASH
 
 
 # Jobs inherit this: matplotlib's font cache goes to the working directory instead of $HOME.
 os.environ.setdefault("MPLCONFIGDIR", os.path.abspath(os.path.join(".snakemake", "matplotlib")))
 
 CELL_BY_ID = {(c["experiment"], c["cell"]): c for c in CELLS}
-RESULTS = "results"
+RESULTS = results_dir(config)
+RUN_CONFIG = f"{RESULTS}/config.json"
 TABLES = [f"{RESULTS}/tables/runs.parquet", f"{RESULTS}/tables/curves.parquet"]
 # figure -> the experiments it draws; a figure is made only when all its experiments are active
 _FIGS = config["figures"]
@@ -40,7 +51,7 @@ FIGURES += [f"{RESULTS}/figures/blog_{name}.png" for name in ("data", "curves", 
 
 wildcard_constraints:
     experiment=r"[a-z][a-z0-9_]*",
-    cell=r"N\d+_d\d+_sigma[^_/]+_lr[^_/]+(_eps[^_/]+)?(_s0[^_/]+)?(_b0[^_/]+)?(_r[^_/]+)?(_exp)?(_law[a-z]+)?",
+    cell=r"N\d+_d\d+_sigma[^_/]+_lr[^_/]+(_bn[^_/]+)?(_s0[^_/]+)?(_b0[^_/]+)?(_r[^_/]+)?(_exp)?(_law[a-z]+)?",
     block=r"\d+",
 
 
@@ -62,6 +73,17 @@ def experiment_block_files(experiment, stage):
 def params_of(wildcards):
     """A cell's full parameter dict (Snakemake tracks it: changing it reruns that cell only)."""
     return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)])
+
+
+def data_params_of(wildcards):
+    """What the dataset rule reads of a cell (changing horizon or solver does not rerun it)."""
+    return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)], DATA_KEYS)
+
+
+def separability_params_of(wildcards):
+    """What the separability rule reads of a cell."""
+    return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)],
+                       SEPARABILITY_KEYS)
 
 
 def block_work(wildcards):
@@ -88,3 +110,57 @@ def train_runtime(wildcards):
     else:
         passes = 2 * exp["horizon"]
     return 10 + int(3 * passes * block_work(wildcards) * 1e-9 / 60)
+
+
+# -- one folder per configuration ---------------------------------------------------------------------------------
+# <results>/config.json records the configuration (and its hash) of the last complete run in the folder: it is
+# written after every table and figure, and again whenever the configuration changes (its hash is a param).
+# Figures that the new configuration no longer draws are moved aside, and a report is only built for the
+# configuration that made the results.
+
+
+def _recorded_hash():
+    try:
+        return json.loads(Path(RUN_CONFIG).read_text())["config_hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
+    _recorded = _recorded_hash()
+    _how = ("run `make run` with the same PRESET and SNAKEMAKE_ARGS first, or build the report with the PRESET "
+            "and SNAKEMAKE_ARGS of the run that made it")
+    if _recorded is None:
+        raise WorkflowError(f"no complete run of this configuration in {RESULTS}/ (no {RUN_CONFIG}): {_how}")
+    if _recorded != CONFIG_HASH:
+        raise WorkflowError(f"{RESULTS}/ holds a run of another configuration (config hash {_recorded}; this "
+                            f"command's is {CONFIG_HASH}), so the report would describe the wrong run: {_how}")
+
+
+localrules:
+    run_config,
+
+
+rule run_config:
+    """The resolved configuration of this run (defaults filled) and its hash; figures of another configuration
+    left in the figures folder are moved to figures/stale-<their config hash>/."""
+    input:
+        TABLES,
+        FIGURES,
+    output:
+        RUN_CONFIG,
+    params:
+        config_hash=CONFIG_HASH,
+    run:
+        import shutil
+
+        old = _recorded_hash() or "unknown"
+        keep = {Path(f).name for f in FIGURES} | {Path(f).with_suffix(".pdf").name for f in FIGURES}
+        stale = [f for f in sorted(Path(RESULTS, "figures").glob("*.*")) if f.is_file() and f.name not in keep]
+        for f in stale:
+            dest = Path(RESULTS, "figures", f"stale-{old}")
+            dest.mkdir(exist_ok=True)
+            shutil.move(str(f), str(dest / f.name))
+            print(f"moved {f} (not drawn by this configuration) to {dest}/", file=sys.stderr)
+        Path(output[0]).write_text(json.dumps({"config_hash": CONFIG_HASH, "run_name": config["run_name"],
+                                               "config": config}, indent=1, sort_keys=True, default=str) + "\n")

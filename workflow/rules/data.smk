@@ -3,7 +3,7 @@ rule dataset:
     output:
         f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet",
     params:
-        cell=params_of,
+        cell=data_params_of,
     log:
         f"{RESULTS}/logs/dataset/{{experiment}}/{{cell}}/block{{block}}.log",
     resources:

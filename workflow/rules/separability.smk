@@ -5,7 +5,7 @@ rule separability:
     output:
         f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/separability.parquet",
     params:
-        cell=params_of,
+        cell=separability_params_of,
     log:
         f"{RESULTS}/logs/separability/{{experiment}}/{{cell}}/block{{block}}.log",
     benchmark:

@@ -20,7 +20,7 @@ logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("grokedge.plot_toy")
 cfg = dict(smk.params.toy)
-THR, EPS = float(cfg.get("acc_threshold", 0.95)), float(cfg["eps"])
+THR, EPS = float(cfg["acc_threshold"]), float(cfg["loss_threshold"])
 LOSS_CLIP = 20.0  # log10 gen loss above this is not drawn (for lambda > 1/2 it grows like log^2 t)
 
 
@@ -101,8 +101,8 @@ def _edges(c):
 
 try:
     style()
-    curves = read_table(smk.input.curves, "toy_curves", ["lam", "log10_epoch", "log10_train_loss", "gen_acc"])
-    times = read_table(smk.input.times, "toy_times", ["sigma", "one_minus_2lam", "log10_epoch_acc"])
+    curves = read_table(smk.input.curves, "toy_curves")
+    times = read_table(smk.input.times, "toy_times")
     for name, fn, data in (("fig8", fig8, curves), ("fig9", fig9, times), ("fig3", fig3, times)):
         save(fn(data), smk.output[name])
         log.info("wrote %s", smk.output[name])

@@ -1,14 +1,11 @@
 """Snakemake adapter: gather every block into runs.parquet and curves.parquet."""
-import pandas as pd
-
-from grokedge.io import read_table
 from grokedge.runner import Job
-from grokedge.stages import summarise_runs
+from grokedge.stages import gather_blocks, summarise_runs
 
 with Job(snakemake, "aggregate") as job:  # noqa: F821
-    seps = pd.concat([read_table(p, "separability") for p in snakemake.input.separability], ignore_index=True)  # noqa: F821
-    blocks = [read_table(p, "curves_block") for p in snakemake.input.curves]  # noqa: F821
-    curves = pd.concat(blocks, ignore_index=True).sort_values(["experiment", "cell", "realisation", "epoch"])
+    seps = gather_blocks(snakemake.input.separability, "separability")  # noqa: F821
+    curves = gather_blocks(snakemake.input.curves, "curves_block")  # noqa: F821
+    curves = curves.sort_values(["experiment", "cell", "realisation", "epoch"])
     curves = curves.reset_index(drop=True)
     runs = summarise_runs(curves, seps, snakemake.params.grokking)  # noqa: F821
     job.write(runs, snakemake.output.runs, "runs")  # noqa: F821

@@ -4,5 +4,5 @@ from grokedge.runner import Job
 from grokedge.stages import separability_block
 
 with Job(snakemake, "separability") as job:  # noqa: F821
-    manifest = read_table(snakemake.input[0], "dataset", ["realisation", "seed", "x_sha256"])  # noqa: F821
+    manifest = read_table(snakemake.input[0], "dataset")  # noqa: F821
     job.write(separability_block(job.params, manifest), snakemake.output[0], "separability")  # noqa: F821

@@ -1,7 +1,8 @@
 """Snakemake adapter: integrate the 1-D toy model (grokedge.toy) for the Fig. 8 curves and the (sigma, 1 - 2 lambda)
 sweep behind Figs 9 and 3 (right). Writes the ``toy_curves`` and ``toy_times`` tables.
 
-params.toy: horizon_log10, eps, eta, acc_threshold, points_per_decade, sigmas, one_minus_2lam,
+params.toy (defaults filled from the schema): horizon_log10 (flow time t = lr * epoch), loss_threshold, lr,
+            acc_threshold, checkpoints_per_decade, sigmas, one_minus_2lam,
             curves: {sigma, lambdas}.
 """
 
@@ -20,8 +21,8 @@ logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
 log = logging.getLogger("grokedge.toy_experiment")
 
 cfg = dict(smk.params.toy)
-H, eps, eta = float(cfg["horizon_log10"]), float(cfg["eps"]), float(cfg.get("eta", 1.0))
-thr, ppd = float(cfg.get("acc_threshold", 0.95)), int(cfg.get("points_per_decade", 10))
+H, eps, eta = float(cfg["horizon_log10"]), float(cfg["loss_threshold"]), float(cfg["lr"])
+thr, ppd = float(cfg["acc_threshold"]), int(cfg["checkpoints_per_decade"])
 common = dict(log10_eps=math.log10(eps), eta=eta, acc_threshold=thr)
 t0 = time.perf_counter()
 log.info("toy config: %s", cfg)

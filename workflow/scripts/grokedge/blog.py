@@ -262,7 +262,7 @@ def run_experiment(params: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     epochs = checkpoint_epochs(float(params["horizon"]), int(params["checkpoints_per_decade"]))
     log.info("training set: %d points, margin %.4g, w* = (%.4g, %.4g)", len(y), 1 / np.linalg.norm(w_star),
              *w_star)
-    traj = train_gd(X, y, params.get("w0", [0.0, 0.0]), float(params["lr"]), epochs)
+    traj = train_gd(X, y, params["w0"], float(params["lr"]), epochs)
     curves, points, n_test = [], [], {}
     for variant in VARIANTS:
         Xt, yt = make_test_set(w_star, params["test"], data_streams(params["seed"])[1],

@@ -36,16 +36,17 @@ def write_table(df: pd.DataFrame, path: str | Path, kind: str, metadata: dict | 
         raise
 
 
-def table_metadata(path: str | Path) -> dict:
+def table_metadata(path: str | Path, advice: bool = True) -> dict:
     """The ``grokedge`` schema metadata of a table written by ``write_table`` ({} if absent). A file that is
-    not Parquet (truncated, another format) or whose stamp is not JSON raises ValueError naming the path."""
+    not Parquet (truncated, another format) or whose stamp is not JSON raises ValueError naming the path; with
+    ``advice`` (for the workflow's own outputs) the message says to delete and rebuild it."""
     try:
         meta = pq.read_schema(path).metadata or {}
     except (pa.ArrowException, OSError) as err:
         if isinstance(err, FileNotFoundError):
             raise
-        raise ValueError(f"{path}: not a readable Parquet file ({err}); delete it and rerun the workflow to "
-                         "rebuild it") from None
+        fix = "; delete it and rerun the workflow to rebuild it" if advice else " (is it a table of the workflow?)"
+        raise ValueError(f"{path}: not a readable Parquet file ({err}){fix}") from None
     raw = meta.get(b"grokedge")
     try:
         found = json.loads(raw) if raw else {}
@@ -57,13 +58,16 @@ def table_metadata(path: str | Path) -> dict:
 
 
 def read_table(path: str | Path, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a table back, refusing one of another kind or format version or lacking required columns."""
+    """Read a table back, refusing one of another kind or format version. ``columns`` selects those columns
+    (only they are read), and a column the table lacks is an error naming it."""
     meta = table_metadata(path)
     if meta.get("format") != TABLE_FORMAT or meta.get("kind") != kind:
         raise ValueError(f"{path}: not a {TABLE_FORMAT} '{kind}' table (found format={meta.get('format')!r}, "
                          f"kind={meta.get('kind')!r}); delete it and rerun the workflow to rebuild it")
-    df = pd.read_parquet(path)
-    missing = sorted(set(columns or []) - set(df.columns))
-    if missing:
-        raise ValueError(f"{path}: '{kind}' table lacks columns {missing}; delete it and rerun to rebuild it")
-    return df
+    if columns is not None:
+        have = set(pq.read_schema(path).names)
+        missing = sorted(set(columns) - have)
+        if missing:
+            raise ValueError(f"{path}: '{kind}' table lacks columns {missing}; delete it and rerun to rebuild it")
+        return pd.read_parquet(path, columns=list(columns))
+    return pd.read_parquet(path)

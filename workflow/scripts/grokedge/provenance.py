@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -30,7 +31,9 @@ def params_hash(params) -> str:
 
 
 def provenance(params=None, wall_time_s: float | None = None, repo: Path | None = None) -> dict:
-    """git commit and dirty flag, package versions, host, Python, the seed scheme, params hash, wall time."""
+    """git commit and dirty flag, package versions, host, Python, the seed scheme, params hash, wall time, and the
+    hash of the whole run's configuration (``config_hash``: set by the workflow in GROKEDGE_CONFIG_HASH, the same
+    as in <results>/config.json; None outside the workflow)."""
     repo = Path(repo or Path(__file__).resolve().parents[3])
     commit = _git(["rev-parse", "HEAD"], repo)
     status = _git(["status", "--porcelain", "--untracked-files=no"], repo)
@@ -49,6 +52,7 @@ def provenance(params=None, wall_time_s: float | None = None, repo: Path | None 
         "platform": platform.platform(),
         "seed_scheme": SEED_SCHEME,
         "params_hash": None if params is None else params_hash(params),
+        "config_hash": os.environ.get("GROKEDGE_CONFIG_HASH"),
         "wall_time_s": wall_time_s,
     }
 
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for path in args.tables:
         try:
-            meta = table_metadata(path)
+            meta = table_metadata(path, advice=False)
         except (OSError, ValueError) as err:
             print(f"{path}: cannot read: {err}", file=sys.stderr)
             status = 1

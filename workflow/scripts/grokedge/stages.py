@@ -4,6 +4,7 @@ index, each returning a tidy DataFrame. The Snakemake scripts only read params, 
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from scipy.special import ndtri
 
 from . import data, metrics, separability, train
 from .config import block_realisations
+from .io import read_table
 from .seeds import realisation_seed
 
 log = logging.getLogger("grokedge.stages")
@@ -145,6 +147,30 @@ def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple
     return df, _with_params(state, params)
 
 
+def gather_blocks(paths: list, kind: str) -> pd.DataFrame:
+    """Read every block's table of one kind and check that each belongs where it lies: the experiment and cell
+    of every row match the path ``.../<experiment>/<cell>/block<k>/...``, and no realisation of a cell appears in
+    two blocks (a block's outputs copied over another's). An error names the file."""
+    frames, seen = [], {}
+    for path in map(str, paths):
+        m = re.search(r"/([a-z][a-z0-9_]*)/(N\d+_d\d+_sigma[^_/]+_lr[^_/]+(?:_bn[^_/]+)?)/block(\d+)/[^/]+$", path)
+        df = read_table(path, kind)
+        if m is None:
+            raise ValueError(f"{path}: not a block output (expected .../<experiment>/<cell>/block<k>/...)")
+        for col, want in (("experiment", m.group(1)), ("cell", m.group(2))):
+            found = sorted(set(df[col].astype(str)) - {want})
+            if found:
+                raise ValueError(f"{path}: holds rows of {col} {found} but lies in the folder of {col} {want!r} "
+                                 "(copied from another block?); delete it and rerun the workflow to rebuild it")
+        for r in sorted(set(df["realisation"].astype(int))):
+            other = seen.setdefault((m.group(1), m.group(2), r), path)
+            if other != path:
+                raise ValueError(f"{path}: realisation {r} of {m.group(2)} is also in {other} (a block's outputs "
+                                 "copied over another's?); delete the wrong one and rerun the workflow")
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
 def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> pd.DataFrame:
     """Stage 4: one row per realisation: separability results, final metrics, every grokking time (with
     its censored flag), the generalisation-loss bump and whether the training loss fell monotonically."""
@@ -163,12 +189,24 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
         rec |= metrics.gen_loss_bump(ep, cur["gen_loss"])
         rec["train_loss_monotone"] = metrics.is_monotone_decreasing(cur["train_loss"])
         rows.append(rec)
+    unknown = pd.DataFrame(rows, columns=keys).merge(seps[keys], how="left", indicator=True)
+    unknown = unknown[unknown["_merge"] == "left_only"]
+    if len(unknown):
+        raise ValueError(f"curves of {len(unknown)} realisations without a separability row, e.g. "
+                         f"{unknown.iloc[0][keys].to_dict()}: a block's outputs do not match its cell; rerun the "
+                         "workflow")
     runs = seps.merge(pd.DataFrame(rows), on=keys, how="left", validate="one_to_one")
     runs["trained"] = runs["horizon"].notna()
     runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
     for name, spec in grokking.items():
-        if spec["kind"] == "gen_accuracy":
-            runs[f"grok_{name}_pred"] = asymptotic_grokking_time(runs, spec["threshold"])
+        # the asymptotic prediction is of the epoch at which A_gen reaches the threshold: the grokking time of
+        # gen_accuracy; for accuracy_delay, that epoch minus the measured epoch at which train accuracy reached it
+        # (NaN where not positive); loss_delay has none (an all-NaN column, so that no reader meets a missing one)
+        pred = asymptotic_grokking_time(runs, spec["threshold"]) if spec["kind"] != "loss_delay" else np.nan
+        if spec["kind"] == "accuracy_delay":
+            pred = pred - runs[f"grok_{name}_t_train"]
+            pred = pred.where(pred > 0)
+        runs[f"grok_{name}_pred"] = pred
     return runs.sort_values(["experiment", "N", "d", "sigma", "lr", "realisation"]).reset_index(drop=True)
 
 
