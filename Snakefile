@@ -19,13 +19,18 @@ include: "workflow/rules/toy.smk"
 include: "workflow/rules/blog.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
+localrules:
+    all,
+
+
 rule all:
+    """The tables and every registered figure. Block outputs are reached through the aggregate rule, whose
+    inputs name every block's files (deleting one recomputes that block and what depends on it), so this
+    target lists only the final files."""
     input:
-        # every block's outputs are named, so deleting one recomputes that block (and the aggregates)
-        block_files("dataset"),
-        block_files("separability"),
-        block_files("curves", trained_only=True),
-        block_files("state", trained_only=True),
         TABLES,
         FIGURES,
     default_target: True

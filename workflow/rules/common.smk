@@ -21,21 +21,6 @@ os.environ.setdefault("MPLCONFIGDIR", os.path.abspath(os.path.join(".snakemake",
 CELL_BY_ID = {(c["experiment"], c["cell"]): c for c in CELLS}
 RESULTS = "results"
 TABLES = [f"{RESULTS}/tables/runs.parquet", f"{RESULTS}/tables/curves.parquet"]
-# figure -> the experiments it draws; a figure is made only when all its experiments are active
-_FIGS = config["figures"]
-_main = _FIGS["main_experiment"]
-FIGURE_EXPERIMENTS = {name: [_main] for name in
-                      ("grokking_time", "loss_nonmonotone", "separable_fraction", "final_accuracy", "asymptotic")}
-for _key, _names in (("training_curves", ["training_curves", "projections_paths"]), ("s_inf", ["s_inf"]),
-                     ("two_gaussian", ["two_gaussian"]), ("adam", ["adam"]), ("finite_size", ["finite_size"])):
-    if _key in _FIGS:
-        for _name in _names:
-            FIGURE_EXPERIMENTS[_name] = [_FIGS[_key]] if isinstance(_FIGS[_key], str) else list(_FIGS[_key])
-FIGURE_EXPERIMENTS = {k: v for k, v in FIGURE_EXPERIMENTS.items() if set(v) <= set(config["active"])}
-TABLE_FIGURES = [name for name in FIGURE_EXPERIMENTS if name != "projections_paths"]
-FIGURES = [f"{RESULTS}/figures/{name}.png" for name in FIGURE_EXPERIMENTS]
-FIGURES += [f"{RESULTS}/figures/toy_{name}.png" for name in ("fig8", "fig9", "fig3")]
-FIGURES += [f"{RESULTS}/figures/blog_{name}.png" for name in ("data", "curves", "angle")]
 
 
 wildcard_constraints:

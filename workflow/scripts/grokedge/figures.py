@@ -1,4 +1,7 @@
-"""The main figures, as functions of the runs and curves tables (``grokedge.plotting.save`` writes them)."""
+"""The paper-model figures, as functions of the runs and curves tables (``grokedge.plotting.save`` writes them).
+
+Every function has the registry signature ``f(runs, curves, spec)`` (grokedge.registry): runs and curves are
+already filtered to the figure's experiments, spec holds the figure's settings from the config."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from .separability import wendel_probability
+from .separability import wendel_large_n, wendel_probability
 
 
 def _quantiles_with_censoring(times: np.ndarray, censored: np.ndarray) -> tuple[float, float, float]:
@@ -17,10 +20,11 @@ def _quantiles_with_censoring(times: np.ndarray, censored: np.ndarray) -> tuple[
     return tuple(float(np.quantile(t, q, method="lower")) for q in (0.25, 0.5, 0.75))
 
 
-def grokking_time_figure(runs: pd.DataFrame, name: str, definition: dict):
+def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Left: median grokking time (IQR bars) against 1 - 2 lambda, log-log, inseparable side; cells whose
     median is censored are drawn as upward arrows at the horizon. Right: each realisation against
     sigma |S_inf|, censored runs as open triangles at the horizon."""
+    name, definition = spec["headline"], spec["definition"]
     col, cens = f"grok_{name}", f"grok_{name}_censored"
     r = runs[runs.trained & (runs.lam < 0.5)].copy()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -71,10 +75,11 @@ def _describe(definition: dict) -> str:
             "loss_delay": f"delay between train and gen loss {th:g}"}[kind]
 
 
-def loss_curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, lams: list[float]):
+def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Left: median (over realisations) L_gen (solid) and L_train (dashed) against epochs for the cells
     nearest the requested lambdas, with the 25-75% band of L_gen. Right: height of the L_gen bump above its
     initial value against lambda (median and IQR)."""
+    lams = spec["curve_lams"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     have = np.array(sorted(curves.lam.unique()))
     chosen = sorted({float(have[np.argmin(np.abs(have - lam))]) for lam in lams})
@@ -102,7 +107,7 @@ def loss_curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, lams: list[floa
     return fig
 
 
-def separable_fraction_figure(runs: pd.DataFrame):
+def separable_fraction_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Fraction of realisations the LP finds separable from the origin against lambda (binomial standard
     errors), with Wendel's exact probability for each N."""
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -119,7 +124,7 @@ def separable_fraction_figure(runs: pd.DataFrame):
     return fig
 
 
-def final_accuracy_figure(runs: pd.DataFrame):
+def final_accuracy_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Final A_gen of every realisation against lambda, with Prop. 3.2's limit Phi(1/(sigma M)) computed
     from each separable set's margin (1 for inseparable sets)."""
     t = runs[runs.trained]
@@ -145,7 +150,7 @@ def _median_curves(curves: pd.DataFrame, by: str, columns: list[str]) -> pd.Data
     return curves[curves.epoch > 0].groupby([by, "epoch"])[columns].median().reset_index()
 
 
-def training_curves_figure(curves: pd.DataFrame):
+def training_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 1 (left): losses, accuracies, sigma|S| and b against epochs for a few lambdas (median over
     realisations): closed-form generalisation metrics solid, the sampled test set dotted, training dashed."""
     cols = [c for c in ("train_loss", "gen_loss", "test_loss", "train_acc", "gen_acc", "test_acc",
@@ -175,7 +180,7 @@ def training_curves_figure(curves: pd.DataFrame):
     return fig
 
 
-def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame):
+def projections_and_paths_figure(projections: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 2. Left: histograms of S.x_i/|S| over the training points at the end of training, per lambda.
     Right: each realisation's path in the (sigma|S|, b) plane over the map of A_gen = Phi(-b/(sigma|S|)),
     whose iso-accuracy lines are the rays b = -z_a sigma|S|."""
@@ -205,7 +210,7 @@ def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame
     return fig
 
 
-def s_inf_figure(runs: pd.DataFrame):
+def s_inf_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 1 (right): |S_inf| of inseparable sets against the distance 1 - 2 lambda, log-log."""
     r = runs[~runs.separable & runs.s_inf_norm.notna()]
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -219,7 +224,7 @@ def s_inf_figure(runs: pd.DataFrame):
     return fig
 
 
-def two_gaussian_figure(curves: pd.DataFrame):
+def two_gaussian_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 4: two Gaussian classes with first-coordinate noise sigma_A (bias feature 1 + eps xi,
     eps = sigma_A/mu). Median train and gen accuracy against epochs. For b < 0,
     A_gen = Phi(-b / sqrt(sigma^2 |S|^2 + eps^2 b^2)) <= Phi(1/eps) (dotted): the bound is reached only if
@@ -238,8 +243,9 @@ def two_gaussian_figure(curves: pd.DataFrame):
     return fig
 
 
-def adam_figure(curves: pd.DataFrame, labels: dict[str, str]):
+def adam_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 5: Adam against GD (its flow limit) on the same datasets: median accuracies and losses."""
+    labels = spec.get("labels", {})
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     for i, (exp, g) in enumerate(curves[curves.epoch > 0].groupby("experiment")):
         m = g.groupby("epoch")[["train_acc", "gen_acc", "train_loss", "gen_loss"]].median()
@@ -256,11 +262,9 @@ def adam_figure(curves: pd.DataFrame, labels: dict[str, str]):
     return fig
 
 
-def finite_size_figure(runs: pd.DataFrame):
+def finite_size_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Left: LP separable fraction against lambda for several N, with Wendel's exact law. Right: the same data
     against x = sqrt(d) (sqrt(2 lambda) - 1/sqrt(2 lambda)), collapsing onto the large-N form 1/2 (1 + erf x)."""
-    from scipy.special import erf
-
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     for i, (N, g) in enumerate(runs.groupby("N")):
         f = g.groupby("d").separable.agg(["mean", "count"])
@@ -272,7 +276,7 @@ def finite_size_figure(runs: pd.DataFrame):
         x = np.sqrt(f.index) * (np.sqrt(2 * lam) - 1 / np.sqrt(2 * lam))
         ax2.errorbar(x, f["mean"], yerr=err, fmt="o", color=f"C{i}", capsize=2, label=f"N={N}")
     xs = np.linspace(-3, 3, 200)
-    ax2.plot(xs, 0.5 * (1 + erf(xs)), "k-", lw=1.5, label=r"$\frac{1}{2}(1+\mathrm{erf}\,x)$")
+    ax2.plot(xs, _wendel_large_n_of_x(xs), "k-", lw=1.5, label=r"$\frac{1}{2}(1+\mathrm{erf}\,x)$")
     ax1.set(xlabel=r"$\lambda = d/N$", ylabel="separable fraction", title="LP (points) and Wendel (lines)")
     ax2.set(xlabel=r"$x=\sqrt{d}\,(\sqrt{2\lambda}-1/\sqrt{2\lambda})$", ylabel="separable fraction",
             title="Finite-size collapse", xlim=(-3, 3))
@@ -281,11 +285,20 @@ def finite_size_figure(runs: pd.DataFrame):
     return fig
 
 
-def asymptotic_figure(runs: pd.DataFrame, name: str, definition: dict):
+def _wendel_large_n_of_x(x: np.ndarray, d: float = 1e6) -> np.ndarray:
+    """separability.wendel_large_n as a function of its scaling variable x = sqrt(d) (u - 1/u), u = sqrt(2 lambda):
+    u = (c + sqrt(c^2 + 4)) / 2 with c = x / sqrt(d), lambda = u^2 / 2 (the result does not depend on d)."""
+    c = np.asarray(x, dtype=float) / np.sqrt(d)
+    u = (c + np.sqrt(c**2 + 4)) / 2
+    return wendel_large_n(u**2 / 2, d)
+
+
+def asymptotic_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Measured grokking time of each inseparable realisation against the asymptotic prediction
     exp(z_a sigma|S_inf|)/(eta m), which assumes S has reached S_inf by the crossing. Where sigma|S_inf| is
     large, A_gen crosses while |S| is still far below |S_inf| (a smaller |S| means a higher accuracy), so the
     measured time falls below the prediction."""
+    name, definition = spec["headline"], spec["definition"]
     col, pred, cens = f"grok_{name}", f"grok_{name}_pred", f"grok_{name}_censored"
     r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
