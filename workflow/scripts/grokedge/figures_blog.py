@@ -151,8 +151,8 @@ def _timeline(summ: pd.DataFrame) -> str:
     """What the curves show, read off the summary: train accuracy 1 at ..., test accuracy >= 0.95 at ..."""
     s = summ.set_index("variant")
     parts = [f"train accuracy 1 from epoch {_epoch(s.loc['full', 'train_acc_1'])}"]
-    parts += [f"test ≥ 0.95 from {_epoch(s.loc[v, 'test_solved'])} ({'all points' if v == 'full' else 'central removed'})"
-              for v in s.index]
+    which = {"full": "all points", "no_central": "central removed"}
+    parts += [f"test ≥ 0.95 from {_epoch(s.loc[v, 'test_solved'])} ({which.get(v, v)})" for v in s.index]
     return "; ".join(parts)
 
 
