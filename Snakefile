@@ -6,7 +6,7 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: Path(workflow.basedir) / "config.yaml"
+configfile: Path(workflow.current_basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -26,11 +26,11 @@ localrules:
     all,
 
 
+# The tables and every registered figure. Block outputs are reached through the aggregate rule, whose inputs
+# name every block's files (deleting one recomputes that block and what depends on it), so this target lists
+# only the final files.
 rule all:
-    """The tables and every registered figure. Block outputs are reached through the aggregate rule, whose
-    inputs name every block's files (deleting one recomputes that block and what depends on it), so this
-    target lists only the final files."""
+    default_target: True
     input:
         TABLES,
         FIGURES,
-    default_target: True

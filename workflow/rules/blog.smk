@@ -5,17 +5,16 @@ rule blog_simulate:
     output:
         curves=f"{RESULTS}/blog/curves.parquet",
         points=f"{RESULTS}/blog/points.parquet",
-    params:
-        blog=config["blog"],
     log:
         f"{RESULTS}/logs/blog/blog_simulate.log",
     benchmark:
         f"{RESULTS}/benchmarks/blog/blog_simulate.tsv"
+    conda:
+        "../../envs/grokedge.yaml"
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        blog=config["blog"],
     script:
         "../scripts/blog_experiment.py"
-

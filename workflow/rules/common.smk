@@ -4,7 +4,7 @@ import math
 import os
 import sys
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # also under -s workflow/Snakefile
 
 from grokedge.config import ConfigError, cell_params, cells, validate_config
 
@@ -59,7 +59,9 @@ def train_mem_mb(wildcards):
     """The block's X, the solvers' working copy of it (GD: X with the bias column), the checkpoint states, and
     headroom for Python and numpy."""
     exp = config["experiments"][wildcards.experiment]
-    extra = exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
+    extra = (
+        exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
+    )
     return 500 + int(3 * 8 * (block_work(wildcards) + extra) / 2**20)
 
 

@@ -6,28 +6,13 @@ FIGURE_LIST = registry.active(config)
 FIGURES = [f"{RESULTS}/figures/{f.name}.{ext}" for f in FIGURE_LIST for ext in ("png", "pdf")]
 
 
-def figure_inputs(fig):
-    """The files of a figure's tables: Parquet paths under RESULTS, and the final states for projections."""
-    files = {}
-    for table in filter(None, fig.tables):
-        if table == "projections":
-            files[table] = [
-                f
-                for e in registry.experiments(fig, config)
-                for f in experiment_block_files(e, "state")
-            ]
-        else:
-            files[table] = f"{RESULTS}/{registry.TABLES[table][1]}"
-    return files
-
-
 for _fig in FIGURE_LIST:
 
     rule:
         name:
             f"plot_{_fig.name}"
         input:
-            **figure_inputs(_fig),
+            **registry.input_files(_fig, config, RESULTS, lambda e: experiment_block_files(e, "state")),
         output:
             png=report(
                 f"{RESULTS}/figures/{_fig.name}.png",
@@ -35,16 +20,16 @@ for _fig in FIGURE_LIST:
                 category=_fig.category,
             ),
             pdf=f"{RESULTS}/figures/{_fig.name}.pdf",
+        log:
+            f"{RESULTS}/logs/plot/{_fig.name}.log",
+        conda:
+            "../../envs/grokedge.yaml"
+        resources:
+            mem_mb=4000,
+            runtime=10,
         params:
             figure=_fig.name,
             experiments=registry.experiments(_fig, config),
             spec=_fig.spec(config),
-        log:
-            f"{RESULTS}/logs/plot/{_fig.name}.log",
-        resources:
-            mem_mb=4000,
-            runtime=10,
-        conda:
-            "../../envs/grokedge.yaml"
         script:
             "../scripts/plot_figure.py"

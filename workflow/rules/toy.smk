@@ -4,17 +4,16 @@ rule toy_simulate:
     output:
         curves=f"{RESULTS}/toy/curves.parquet",
         times=f"{RESULTS}/toy/times.parquet",
-    params:
-        toy=config["toy"],
     log:
         f"{RESULTS}/logs/toy/toy_simulate.log",
     benchmark:
         f"{RESULTS}/benchmarks/toy/toy_simulate.tsv"
+    conda:
+        "../../envs/grokedge.yaml"
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        toy=config["toy"],
     script:
         "../scripts/toy_experiment.py"
-

@@ -130,6 +130,18 @@ def active(config: dict) -> list[Figure]:
     return out
 
 
+def input_files(fig: Figure, config: dict, results: str, state_files: Callable[[str], list[str]]) -> dict:
+    """The files of ``fig``'s tables for the workflow: Parquet paths under ``results``, and for "projections"
+    the final ``state`` files of its experiments (``state_files(experiment)`` lists them)."""
+    files = {}
+    for table in filter(None, fig.tables):
+        if table == "projections":
+            files[table] = [f for e in experiments(fig, config) for f in state_files(e)]
+        else:
+            files[table] = f"{results}/{TABLES[table][1]}"
+    return files
+
+
 def function(fig: Figure) -> Callable:
     """The drawing function of ``fig`` (imported on demand: plotting code stays out of the workflow's parse)."""
     module, name = fig.function.split(":")
