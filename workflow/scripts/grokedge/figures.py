@@ -27,15 +27,16 @@ def _group_label(N, sigma) -> str:
 
 def _tidy_log(ax, axis: str = "x") -> None:
     """Log-axis tick labels that never collide: no minor labels; over less than two decades, majors at
-    1, 2, 5 x 10^k printed as plain numbers."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    1, 2, 5 x 10^k (under one decade: about five evenly spaced values), printed as plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
     target.set_minor_formatter(NullFormatter())
     if lo > 0 and np.log10(hi / lo) < 2:
-        target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        few = np.log10(hi / lo) < 1
+        target.set_major_locator(MaxNLocator(5) if few else LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
 
 
 def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
@@ -89,13 +90,14 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     _tidy_log(ax1, "x")
     ax1.legend(fontsize=8, loc="lower left")
     if table_rows:  # censored counts, one column per cell, under the axis (never on the data)
-        tab = ax1.table(cellText=table_rows, rowLabels=[f"censored k/n, {t}" for t in table_labels],
-                        colLabels=[f"{x:.2g}" for x in xs_all], cellLoc="center", loc="bottom",
-                        bbox=[0.0, -0.42 - 0.1 * len(table_rows), 1.0, 0.1 * (len(table_rows) + 1)])
+        n_rows = len(table_rows) + 1
+        tab = ax1.table(cellText=[[f"{x:.2g}" for x in xs_all], *table_rows],
+                        rowLabels=[r"$1-2\lambda$", *[f"censored k/n, {t}" for t in table_labels]],
+                        cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
         tab.auto_set_font_size(False)
         tab.set_fontsize(7)
-        ax1.text(0.0, -0.5 - 0.1 * len(table_rows), "k/n: k of the n runs of a cell did not reach the threshold "
-                 "by the horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
+        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k/n: k of the n runs of a cell did not reach the threshold by the "
+                 "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
                  transform=ax1.transAxes, fontsize=7, va="top")
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",
             title="Per realisation, inseparable sets")

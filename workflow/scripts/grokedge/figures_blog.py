@@ -139,7 +139,7 @@ def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ax.set_ylabel("summed exponential loss $\\sum_n e^{-y_n w\\cdot x_n}$")
     ax.set_title("loss (summed over each set)")
     ax.legend(loc="lower left", fontsize="small")
-    fig.suptitle(f"Linear-model toy grokking: {_timeline(summ)}")
+    fig.suptitle(f"Linear-model toy grokking\n{_timeline(summ)}")
     return fig
 
 
