@@ -26,11 +26,15 @@ localrules:
     all,
 
 
-# The tables and every registered figure. Block outputs are reached through the aggregate rule, whose inputs
-# name every block's files (deleting one recomputes that block and what depends on it), so this target lists
-# only the final files.
+# Every block's outputs are named here, not only the tables: Snakemake does not recreate a deleted intermediate
+# file while the files made from it are up to date, so naming them is what makes deleting one block recompute
+# that block (and the aggregates). The price is a long input list when this rule runs.
 rule all:
     default_target: True
     input:
+        block_files("dataset"),
+        block_files("separability"),
+        block_files("curves", trained_only=True),
+        block_files("state", trained_only=True),
         TABLES,
         FIGURES,

@@ -1,11 +1,8 @@
 rule aggregate:
-    """One row per realisation (runs) and per realisation x checkpoint (curves), as Parquet. The final states
-    are inputs too (not read): every block output is then upstream of the tables, so the `all` target needs
-    to name only the tables and figures."""
+    """One row per realisation (runs) and per realisation x checkpoint (curves), as Parquet."""
     input:
         separability=block_files("separability"),
         curves=block_files("curves", trained_only=True),
-        states=block_files("state", trained_only=True),
     output:
         runs=f"{RESULTS}/tables/runs.parquet",
         curves=f"{RESULTS}/tables/curves.parquet",
