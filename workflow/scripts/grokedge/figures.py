@@ -27,14 +27,14 @@ def _group_label(N, sigma) -> str:
 
 def _tidy_log(ax, axis: str = "x") -> None:
     """Log-axis tick labels that never collide: no minor labels; over less than two decades, majors at
-    1, 2, 5 x 10^k (under one decade: about five evenly spaced values), printed as plain numbers."""
+    1, 2, 5 x 10^k (under half a decade: about five evenly spaced values), printed as plain numbers."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
     target.set_minor_formatter(NullFormatter())
     if lo > 0 and np.log10(hi / lo) < 2:
-        few = np.log10(hi / lo) < 1
+        few = np.log10(hi / lo) < 0.5
         target.set_major_locator(MaxNLocator(5) if few else LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
 
