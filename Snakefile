@@ -6,7 +6,7 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: Path(workflow.basedir) / "config.yaml"
+configfile: Path(workflow.current_basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -19,9 +19,19 @@ include: "workflow/rules/toy.smk"
 include: "workflow/rules/blog.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
+localrules:
+    all,
+
+
+# Every block's outputs are named here, not only the tables: Snakemake does not recreate a deleted intermediate
+# file while the files made from it are up to date, so naming them is what makes deleting one block recompute
+# that block (and the aggregates). The price is a long input list when this rule runs.
 rule all:
+    default_target: True
     input:
-        # every block's outputs are named, so deleting one recomputes that block (and the aggregates)
         block_files("dataset"),
         block_files("separability"),
         block_files("curves", trained_only=True),
@@ -29,4 +39,3 @@ rule all:
         TABLES,
         RUN_CONFIG,
         FIGURES,
-    default_target: True

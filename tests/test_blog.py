@@ -67,7 +67,7 @@ def test_train_gd_matches_a_naive_loop():
     for k in range(1, 61):
         w = w - lr * blog.gradient(w, X, y)
         ref[k] = w.copy()
-    for e, wk in zip(traj.epochs, traj.W, strict=True):
+    for e, wk in zip(traj.epochs, traj.S[0], strict=True):
         np.testing.assert_allclose(wk, ref[int(e)], rtol=1e-12, atol=1e-15)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import merge
 
 from grokedge.config import ConfigError, canonical, cells, validate_config
 
@@ -69,15 +70,8 @@ def test_default_and_presets_are_valid():
         expected += int(np.prod([len(values) for values in grid]))
     assert len(cells(validate_config(copy.deepcopy(DEFAULT)))) == expected
     for preset in (ROOT / "workflow" / "presets").glob("*.yaml"):
-        merged = _merge(copy.deepcopy(DEFAULT), yaml.safe_load(preset.read_text()))
+        merged = merge(copy.deepcopy(DEFAULT), yaml.safe_load(preset.read_text()))
         assert cells(validate_config(merged)), preset.name
-
-
-def _merge(base: dict, over: dict) -> dict:
-    """Snakemake's --configfile merge: nested dicts merge key by key, everything else is replaced."""
-    for k, v in over.items():
-        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-    return base
 
 
 def test_canonical_values_in_cell_ids():

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from helpers import preset_config
 
 from grokedge import data, metrics, train
 from grokedge.config import ConfigError, cell_params, cells, validate_config
@@ -369,15 +370,8 @@ def test_killed_write_leaves_the_old_table_and_the_rerun_sweeps_its_temporary(tm
 
 # -- 4. a row of runs.parquet regenerates its realisation ---------------------------------------------------------
 
-def _merge(base: dict, over: dict) -> dict:
-    for k, v in over.items():
-        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-    return base
-
-
 def smoke_config(**experiment) -> dict:
-    cfg = _merge(yaml.safe_load((ROOT / "config.yaml").read_text()),
-                 yaml.safe_load((ROOT / "workflow/presets/smoke.yaml").read_text()))
+    cfg = preset_config("smoke")
     cfg["experiments"]["lambda_sweep"] |= experiment
     return validate_config(cfg)
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import preset_config
 
-from grokedge.io import read_table
+from grokedge import registry
+from grokedge.io import read_table, table_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -51,7 +53,8 @@ def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if m and m.group(1) != "all":
             cell = re.search(r"cell=([^,\s]+)", block)
-            jobs.append((m.group(1), cell.group(1) if cell else ""))
+            rule = "plot" if m.group(1).startswith("plot_") else m.group(1)  # one plot_<figure> rule per figure
+            jobs.append((rule, cell.group(1) if cell else ""))
     return jobs
 
 
@@ -73,12 +76,27 @@ def test_tables_and_figures(smoke_run):
     # censored runs have no number, uncensored ones do
     assert runs.loc[runs.grok_gen95_censored, "grok_gen95"].isna().all()
     assert runs.loc[~runs.grok_gen95_censored, "grok_gen95"].notna().all()
-    for name in ("grokking_time", "loss_nonmonotone", "separable_fraction", "final_accuracy",
-                 "toy_fig8", "toy_fig9", "toy_fig3"):
+    made = {f.name for f in registry.active(preset_config("smoke", smoke_run))}
+    assert {"grokking_time", "loss_nonmonotone", "separable_fraction", "final_accuracy", "asymptotic",
+            "toy_fig8", "toy_fig9", "toy_fig3", "blog_data", "blog_curves", "blog_angle"} <= made
+    for name in made:
         for ext in ("png", "pdf"):
             assert (smoke_run / f"results/figures/{name}.{ext}").stat().st_size > 1000, name
     log = (smoke_run / "results/logs/train/lambda_sweep/N40_d18_sigma5_lr0.01/block1.log").read_text()
     assert re.search(r"realisations 2-3: epoch [\d.e+]+ of", log)
+
+
+def test_every_table_carries_provenance(smoke_run):
+    """Every Parquet file the pipeline wrote (blocks, aggregates, toy, blog) is stamped by grokedge.runner.Job:
+    the rule, the git commit, package versions and the hash of the job's parameters."""
+    tables = sorted((smoke_run / "results").rglob("*.parquet"))
+    assert {"toy", "blog", "tables", "cells"} <= {t.relative_to(smoke_run / "results").parts[0] for t in tables}
+    for path in tables:
+        meta = table_metadata(path)
+        assert meta.get("rule") and meta.get("kind"), path
+        prov = meta.get("provenance") or {}
+        assert prov.get("params_hash") and prov.get("seed_scheme") and prov.get("versions", {}).get("numpy"), path
+        assert "git_commit" in prov and isinstance(prov.get("wall_time_s"), float), path
 
 
 def test_second_run_does_nothing(smoke_run):

@@ -6,14 +6,14 @@ rule aggregate:
     output:
         runs=f"{RESULTS}/tables/runs.parquet",
         curves=f"{RESULTS}/tables/curves.parquet",
-    params:
-        grokking=config["grokking"],
     log:
         f"{RESULTS}/logs/aggregate.log",
+    conda:
+        "../../envs/grokedge.yaml"
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        grokking=config["grokking"],
     script:
         "../scripts/run_aggregate.py"

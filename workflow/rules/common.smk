@@ -5,7 +5,7 @@ import math
 import os
 import sys
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # also under -s workflow/Snakefile
 
 from grokedge.config import (ConfigError, DATA_KEYS, SEPARABILITY_KEYS, canonical_params, cell_params, cells,
                              config_hash, results_dir, validate_config)
@@ -32,21 +32,6 @@ CELL_BY_ID = {(c["experiment"], c["cell"]): c for c in CELLS}
 RESULTS = results_dir(config)
 RUN_CONFIG = f"{RESULTS}/config.json"
 TABLES = [f"{RESULTS}/tables/runs.parquet", f"{RESULTS}/tables/curves.parquet"]
-# figure -> the experiments it draws; a figure is made only when all its experiments are active
-_FIGS = config["figures"]
-_main = _FIGS["main_experiment"]
-FIGURE_EXPERIMENTS = {name: [_main] for name in
-                      ("grokking_time", "loss_nonmonotone", "separable_fraction", "final_accuracy", "asymptotic")}
-for _key, _names in (("training_curves", ["training_curves", "projections_paths"]), ("s_inf", ["s_inf"]),
-                     ("two_gaussian", ["two_gaussian"]), ("adam", ["adam"]), ("finite_size", ["finite_size"])):
-    if _key in _FIGS:
-        for _name in _names:
-            FIGURE_EXPERIMENTS[_name] = [_FIGS[_key]] if isinstance(_FIGS[_key], str) else list(_FIGS[_key])
-FIGURE_EXPERIMENTS = {k: v for k, v in FIGURE_EXPERIMENTS.items() if set(v) <= set(config["active"])}
-TABLE_FIGURES = [name for name in FIGURE_EXPERIMENTS if name != "projections_paths"]
-FIGURES = [f"{RESULTS}/figures/{name}.png" for name in FIGURE_EXPERIMENTS]
-FIGURES += [f"{RESULTS}/figures/toy_{name}.png" for name in ("fig8", "fig9", "fig3")]
-FIGURES += [f"{RESULTS}/figures/blog_{name}.png" for name in ("data", "curves", "angle")]
 
 
 wildcard_constraints:
@@ -96,7 +81,9 @@ def train_mem_mb(wildcards):
     """The block's X, the solvers' working copy of it (GD: X with the bias column), the checkpoint states, and
     headroom for Python and numpy."""
     exp = config["experiments"][wildcards.experiment]
-    extra = exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
+    extra = (
+        exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
+    )
     return 500 + int(3 * 8 * (block_work(wildcards) + extra) / 2**20)
 
 

@@ -4,16 +4,16 @@ rule separability:
         f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet",
     output:
         f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/separability.parquet",
-    params:
-        cell=separability_params_of,
     log:
         f"{RESULTS}/logs/separability/{{experiment}}/{{cell}}/block{{block}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/separability/{{experiment}}/{{cell}}/block{{block}}.tsv"
+    conda:
+        "../../envs/grokedge.yaml"
     resources:
         mem_mb=lambda wc: 500 + int(20 * 8 * block_work(wc) / 2**20 / config["block_size"]),
         runtime=lambda wc: 10 + int(block_work(wc) * 1e-6),
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        cell=separability_params_of,
     script:
         "../scripts/run_separability.py"

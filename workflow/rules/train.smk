@@ -5,19 +5,19 @@ rule train:
     output:
         curves=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
         state=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/state.parquet",
-    params:
-        cell=params_of,
     log:
         f"{RESULTS}/logs/train/{{experiment}}/{{cell}}/block{{block}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{cell}}/block{{block}}.tsv"
+    conda:
+        "../../envs/grokedge.yaml"
     # GD and Adam split a block's realisations over threads (bitwise identical for any count); the flow
     # solver integrates cache-sized groups of realisations one after the other
     threads: lambda wc: 1 if config["experiments"][wc.experiment]["solver"] == "flow" else 2
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        cell=params_of,
     script:
         "../scripts/run_train.py"

@@ -2,5 +2,5 @@
 from grokedge.runner import Job
 from grokedge.stages import dataset_manifest
 
-with Job(snakemake, "dataset") as job:  # noqa: F821 (snakemake is injected)
-    job.write(dataset_manifest(job.params, int(snakemake.wildcards.block)), snakemake.output[0], "dataset")  # noqa: F821
+with Job(snakemake, "dataset") as job:
+    job.write(dataset_manifest(job.params, int(snakemake.wildcards.block)), snakemake.output[0], "dataset")

@@ -3,6 +3,6 @@ from grokedge.io import read_table
 from grokedge.runner import Job
 from grokedge.stages import separability_block
 
-with Job(snakemake, "separability") as job:  # noqa: F821
-    manifest = read_table(snakemake.input[0], "dataset")  # noqa: F821
-    job.write(separability_block(job.params, manifest), snakemake.output[0], "separability")  # noqa: F821
+with Job(snakemake, "separability") as job:
+    manifest = read_table(snakemake.input[0], "dataset")
+    job.write(separability_block(job.params, manifest), snakemake.output[0], "separability")

@@ -3,8 +3,8 @@ from grokedge.io import read_table
 from grokedge.runner import Job
 from grokedge.stages import train_block
 
-with Job(snakemake, "train") as job:  # noqa: F821
-    manifest = read_table(snakemake.input[0], "dataset")  # noqa: F821
+with Job(snakemake, "train") as job:
+    manifest = read_table(snakemake.input[0], "dataset")
     curves, state = train_block(job.params, manifest, threads=snakemake.threads)
     job.write(curves, snakemake.output.curves, "curves_block")
     job.write(state, snakemake.output.state, "state")

@@ -27,18 +27,19 @@ Everything is float64; all functions are pure (randomness only through the ``rng
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from .seeds import realisation_seed, streams
 from .separability import max_margin
-from .train import checkpoint_epochs
+from .train import Trajectory, checkpoint_epochs
 
 log = logging.getLogger("grokedge.blog")
 
 VARIANTS = ("full", "no_central")
+BLOG_TAG = "davies_blog"  # the distribution tag of the blog's data in grokedge.seeds
 """The two test sets: all near-boundary points, and the same points without the central ones."""
 
 
@@ -138,17 +139,10 @@ def gradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -(np.exp(-(Z @ w)) @ Z)
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """GD iterates at the checkpoint epochs: ``epochs`` (K,) and ``W`` (K, 2)."""
-
-    epochs: np.ndarray
-    W: np.ndarray
-
-
 def train_gd(X: np.ndarray, y: np.ndarray, w0, lr: float, checkpoints) -> Trajectory:
     """Full-batch GD on the summed exponential loss, w_{k+1} = w_k + lr sum_n exp(-w_k.z_n) z_n (z = y x),
-    recording w after each epoch in ``checkpoints`` (non-negative integers; epoch 0 is w0).
+    recording w after each epoch in ``checkpoints`` (non-negative integers; epoch 0 is w0). Returns the
+    project's ``Trajectory`` of one realisation: S = w of shape (1, K, 2) and b = 0 (the model has no bias).
 
     Between checkpoints the iteration runs in a tight loop on preallocated buffers (two 100x2 matrix-vector
     products and one exp per step; a few microseconds each). Raises FloatingPointError if w turns
@@ -178,7 +172,7 @@ def train_gd(X: np.ndarray, y: np.ndarray, w0, lr: float, checkpoints) -> Trajec
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"GD diverged: non-finite w at epoch {t}")
         out[k] = w
-    return Trajectory(ep, out)
+    return Trajectory(ep, out[None], np.zeros((1, len(ep))))
 
 
 # --------------------------------------------------------------------------------------------- metrics
@@ -203,7 +197,7 @@ def angle_to(W: np.ndarray, w_star: np.ndarray) -> np.ndarray:
 def metrics(traj: Trajectory, X_train, y_train, X_test, y_test, w_star) -> pd.DataFrame:
     """One row per checkpoint: epoch, train/test accuracy, train/test loss (both *summed* exponential
     losses, the training objective's form), |w|, angle to w* (radians), and w = (w0, w1)."""
-    W = traj.W
+    W = traj.S[0]
     return pd.DataFrame({
         "epoch": traj.epochs.astype(np.int64),
         "train_acc": accuracy(W, X_train, y_train),
@@ -243,10 +237,12 @@ def summary(curves: pd.DataFrame, chance_exit: float = 0.6, solved: float = 0.95
 
 # ----------------------------------------------------------------------------------------- experiment
 def data_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """Independent (training, test) generators: default_rng of SeedSequence(seed).spawn(2). A fresh pair
-    per call, so both test variants are drawn from the same state (the reduced set is a subset)."""
-    a, b = np.random.SeedSequence(int(seed)).spawn(2)
-    return np.random.default_rng(a), np.random.default_rng(b)
+    """Independent (training, test) generators of the blog's ``seed`` through the project's one seed scheme
+    (grokedge.seeds): the data and test streams of ``realisation_seed(seed, "davies_blog", 0, 2, 0)``, the
+    stable tag keeping the blog's draws apart from the paper model's. A fresh pair per call, so both test
+    variants are drawn from the same state (the reduced set is a subset)."""
+    data, _, test = streams(realisation_seed(int(seed), BLOG_TAG, 0, 2, 0))
+    return data, test
 
 
 def run_experiment(params: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

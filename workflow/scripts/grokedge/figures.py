@@ -1,4 +1,7 @@
-"""The main figures, as functions of the runs and curves tables (``grokedge.plotting.save`` writes them)."""
+"""The paper-model figures, as functions of the runs and curves tables (``grokedge.plotting.save`` writes them).
+
+Every function has the registry signature ``f(runs, curves, spec)`` (grokedge.registry): runs and curves are
+already filtered to the figure's experiments, spec holds the figure's settings from the config."""
 
 from __future__ import annotations
 
@@ -8,24 +11,53 @@ import pandas as pd
 from scipy.special import ndtr
 
 from . import theory_figures
-from .separability import wendel_probability
+from .separability import wendel_large_n, wendel_probability
 
 
 def _quantiles_with_censoring(times: np.ndarray, censored: np.ndarray) -> tuple[float, float, float]:
     """25/50/75% quantiles with censored runs counted as +inf (never reached): a quantile that falls on a
-    censored run is itself inf, i.e. only bounded below by the horizon."""
+    censored run is itself inf, i.e. only bounded below by the horizon. (This is why the grokking-time
+    figures aggregate by hand: seaborn's estimators would need a number for a censored run.)"""
     t = np.where(censored, np.inf, times)
     return tuple(float(np.quantile(t, q, method="lower")) for q in (0.25, 0.5, 0.75))
 
 
-def grokking_time_figure(runs: pd.DataFrame, name: str, definition: dict):
-    """Left: median grokking time (IQR bars) against 1 - 2 lambda, log-log, inseparable side; cells whose
-    median is censored are drawn as upward arrows at the horizon. Right: each realisation against
-    sigma |S_inf|, censored runs as open triangles at the horizon."""
+def _group_label(N, sigma) -> str:
+    return f"N={N}, $\\sigma$={sigma:g}"
+
+
+def _tidy_log(ax, axis: str = "x") -> None:
+    """Log-axis tick labels that never collide: no minor labels; over less than two decades, majors at
+    1, 2, 5 x 10^k (under half a decade: about five evenly spaced values), printed as plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    target.set_minor_formatter(NullFormatter())
+    if lo > 0 and np.log10(hi / lo) < 2:
+        few = np.log10(hi / lo) < 0.5
+        target.set_major_locator(MaxNLocator(5) if few else LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+
+
+def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Left: median grokking time (IQR bars) against 1 - 2 lambda, log-log, inseparable side; censored runs
+    (threshold not reached by the horizon) count as later than the horizon and are never numbers: a median
+    that falls on them is drawn as an upward triangle at the horizon, and the table under the axis gives the
+    censored count k of the n runs of every cell. Right: each realisation against sigma |S_inf|, censored runs
+    as open triangles at the horizon."""
+    import seaborn as sns
+
+    name, definition = spec["headline"], spec["definition"]
     col, cens = f"grok_{name}", f"grok_{name}_censored"
     r = runs[runs.trained & (runs.lam < 0.5)].copy()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for (N, sigma), g in r.groupby(["N", "sigma"]):
+    groups = list(r.groupby(["N", "sigma"]))
+    palette = sns.color_palette(n_colors=max(1, len(groups)))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6))
+    table_rows, table_labels, xs_all = [], [], sorted({1 - 2 * lam for lam in r.lam.unique()})
+    horizon = float(r.horizon.max()) if len(r) else np.nan
+    pts = None
+    for colour, ((N, sigma), g) in zip(palette, groups, strict=False):
         rows = []
         for lam, c in g.groupby("lam"):
             valid = c[col].notna() | c[cens]
@@ -33,34 +65,45 @@ def grokking_time_figure(runs: pd.DataFrame, name: str, definition: dict):
             rows.append((1 - 2 * lam, q1, med, q3, int(c[cens].sum()), len(c), c.horizon.max()))
         s = pd.DataFrame(rows, columns=["x", "q1", "med", "q3", "ncens", "n", "horizon"])
         ok = np.isfinite(s.med) & (s.med > 0)
-        line = ax1.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
-                            np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3,
-                            label=f"N={N}, $\\sigma$={sigma:g} (median, IQR)")
-        colour = line[0].get_color()
+        ax1.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
+                     np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3, color=colour,
+                     label=f"{_group_label(N, sigma)}: median, IQR")
         up = ~np.isfinite(s.med)
         if up.any():
             ax1.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
-                        label="median censored (> horizon)")
-        for x, k, n in zip(s.x, s.ncens, s.n, strict=True):
-            if k:
-                ax1.annotate(f"{k}/{n}", (x, s.horizon.max()), textcoords="offset points", xytext=(0, 6),
-                             ha="center", fontsize=7, color=colour)
+                        label=f"{_group_label(N, sigma)}: median censored (> horizon)")
+        counts = dict(zip(s.x, (f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)), strict=True))
+        table_rows.append([counts.get(x, "") for x in xs_all])
+        table_labels.append(_group_label(N, sigma))
         g = g[~g.separable & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
         ok_r = g[~g[cens] & (g[col] > 0)]
         pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
                           vmin=r.lam.min(), vmax=0.5)
         cg = g[g[cens]]
-        ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
-                    s=25, label=f"censored ({len(cg)})")
+        if len(cg):
+            ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
+                        s=25, label=f"censored ({len(cg)}), drawn at the horizon")
+    if np.isfinite(horizon):
+        for ax in (ax1, ax2):
+            ax.axhline(horizon, color="grey", ls=":", lw=1, label=f"horizon ({horizon:.3g} epochs)")
     theory_figures.overlay_grokking_time(ax1, r, definition)  # large-N limit (grokedge.theory)
     ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$",
             ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
-    ax1.xaxis.set_minor_formatter(plt.NullFormatter())  # after set_xscale, which resets the formatters
-    ax1.axhline(r.horizon.max(), color="grey", ls=":", lw=1)
-    ax1.legend(fontsize=8)
+    _tidy_log(ax1, "x")
+    ax1.legend(fontsize=8, loc="lower left")
+    if table_rows:  # censored counts, one column per cell, under the axis (never on the data)
+        n_rows = len(table_rows) + 1
+        tab = ax1.table(cellText=[[f"{x:.2g}" for x in xs_all], *table_rows],
+                        rowLabels=[r"$1-2\lambda$", *[f"censored k/n, {t}" for t in table_labels]],
+                        cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(7)
+        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k/n: k of the n runs of a cell did not reach the threshold by the "
+                 "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
+                 transform=ax1.transAxes, fontsize=7, va="top")
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",
             title="Per realisation, inseparable sets")
-    if len(r):
+    if pts is not None:
         fig.colorbar(pts, ax=ax2, label=r"$\lambda$")
     ax2.legend(fontsize=8, loc="upper left")
     return fig
@@ -73,38 +116,47 @@ def _describe(definition: dict) -> str:
             "loss_delay": f"delay between train and gen loss {th:g}"}[kind]
 
 
-def loss_curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, lams: list[float]):
-    """Left: median (over realisations) L_gen (solid) and L_train (dashed) against epochs for the cells
-    nearest the requested lambdas, with the 25-75% band of L_gen. Right: height of the L_gen bump above its
-    initial value against lambda (median and IQR)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+def _long(curves: pd.DataFrame, columns: dict[str, str], by: str, fmt: str = "{:.3g}") -> pd.DataFrame:
+    """Curves in long form for seaborn: one row per (realisation, epoch, quantity), with the grouping column
+    ``by`` as text (a categorical hue) and the quantity's label in ``quantity``."""
+    c = curves[curves.epoch > 0]
+    long = c.melt(id_vars=[by, "epoch", "realisation"], value_vars=[k for k in columns if k in c],
+                  var_name="quantity", value_name="value")
+    long["quantity"] = long["quantity"].map(columns)
+    long[by] = long[by].map(fmt.format)
+    return long
+
+
+MEDIAN_IQR = {"estimator": "median", "errorbar": ("pi", 50)}  # seaborn: median line, 25-75 % band
+
+
+def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Left: median (over realisations) L_gen and L_train against epochs, with their 25-75% bands, for the
+    cells nearest the requested lambdas. Right: height of the L_gen bump above its initial value against
+    lambda (median and IQR)."""
+    import seaborn as sns
+
+    lams = spec["curve_lams"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.4))
     have = np.array(sorted(curves.lam.unique()))
     chosen = sorted({float(have[np.argmin(np.abs(have - lam))]) for lam in lams})
-    for lam in chosen:
-        c = curves[(curves.lam == lam) & (curves.epoch > 0)]
-        g = c.groupby("epoch")
-        med = g.gen_loss.median()
-        line, = ax1.plot(med.index, med.values, label=f"$\\lambda$={lam:.3g}: $L_{{gen}}$")
-        ax1.fill_between(med.index, g.gen_loss.quantile(0.25), g.gen_loss.quantile(0.75), alpha=0.2,
-                         color=line.get_color())
-        ax1.plot(med.index, g.train_loss.median().values, ls="--", color=line.get_color(),
-                 label=f"$\\lambda$={lam:.3g}: $L_{{train}}$")
+    long = _long(curves[curves.lam.isin(chosen)], {"gen_loss": "$L_{gen}$", "train_loss": "$L_{train}$"}, "lam")
+    sns.lineplot(long.rename(columns={"lam": "λ", "quantity": "loss"}), x="epoch", y="value", hue="λ",
+                 style="loss", ax=ax1, **MEDIAN_IQR)
     ax1.set(xscale="log", yscale="log", xlabel="epoch", ylabel="loss (median over realisations)",
-            title="Generalisation loss rises, then falls; training loss falls")
-    ax1.legend(fontsize=7, ncol=2)
-    t = runs[runs.trained]
-    for (N, sigma), g in t.groupby(["N", "sigma"]):
-        q = g.groupby("lam").gen_loss_bump_initial.quantile([0.25, 0.5, 0.75]).unstack()
-        ax2.errorbar(q.index, q[0.5], yerr=[q[0.5] - q[0.25], q[0.75] - q[0.5]], fmt="o-", capsize=3,
-                     label=f"N={N}, $\\sigma$={sigma:g}")
-    ax2.axvline(0.5, color="grey", ls=":", lw=1)
+            title="Losses against epochs (band: interquartile range)")
+    ax1.legend(fontsize=8, ncol=2)
+    t = runs[runs.trained].assign(group=lambda d: [_group_label(N, s) for N, s in zip(d.N, d.sigma, strict=True)])
+    sns.lineplot(t, x="lam", y="gen_loss_bump_initial", hue="group", marker="o", err_style="bars", ax=ax2,
+                 **MEDIAN_IQR)
+    ax2.axvline(0.5, color="grey", ls=":", lw=1, label=r"$\lambda = 1/2$")
     ax2.set(yscale="symlog", xlabel=r"$\lambda = d/N$", ylabel=r"$\max_t L_{gen} - L_{gen}(0)$",
-            title="Height of the generalisation-loss bump")
-    ax2.legend(fontsize=8)
+            title="Height of the generalisation-loss bump (median, IQR)")
+    ax2.legend(fontsize=8, title=None)
     return fig
 
 
-def separable_fraction_figure(runs: pd.DataFrame):
+def separable_fraction_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Fraction of realisations the LP finds separable from the origin against lambda (binomial standard
     errors), with Wendel's exact probability for each N."""
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -121,7 +173,7 @@ def separable_fraction_figure(runs: pd.DataFrame):
     return fig
 
 
-def final_accuracy_figure(runs: pd.DataFrame):
+def final_accuracy_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Final A_gen of every realisation against lambda, with Prop. 3.2's limit Phi(1/(sigma M)) computed
     from each separable set's margin (1 for inseparable sets)."""
     t = runs[runs.trained]
@@ -144,41 +196,45 @@ def final_accuracy_figure(runs: pd.DataFrame):
     return fig
 
 
-def _median_curves(curves: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
-    return curves[curves.epoch > 0].groupby([by, "epoch"])[columns].median().reset_index()
 
-
-def training_curves_figure(curves: pd.DataFrame):
+def training_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 1 (left): losses, accuracies, sigma|S| and b against epochs for a few lambdas (median over
-    realisations): closed-form generalisation metrics solid, the sampled test set dotted, training dashed."""
-    cols = [c for c in ("train_loss", "gen_loss", "test_loss", "train_acc", "gen_acc", "test_acc",
-                        "sigma_s_norm", "b") if c in curves]
-    med = _median_curves(curves, "lam", cols)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
-    for i, (lam, g) in enumerate(med.groupby("lam")):
-        colour = f"C{i}"
-        for ax, key in zip(axes[:2], ("loss", "acc"), strict=True):
-            ax.plot(g.epoch, g[f"train_{key}"], ls="--", color=colour, label=f"$\\lambda$={lam:.3g} train")
-            ax.plot(g.epoch, g[f"gen_{key}"], color=colour, label=f"$\\lambda$={lam:.3g} gen (closed form)")
-            if f"test_{key}" in g:
-                ax.plot(g.epoch, g[f"test_{key}"], ls=":", lw=2.5, color=colour, label=f"$\\lambda$={lam:.3g} test set")
-        axes[2].plot(g.epoch, g.sigma_s_norm, color=colour, label=f"$\\lambda$={lam:.3g}")
-        axes[3].plot(g.epoch, g.b, color=colour, label=f"$\\lambda$={lam:.3g}")
+    realisations, band: IQR): training dashed, closed-form generalisation solid, the sampled test set dotted.
+    One legend under the panels: colour = lambda, line style = which set."""
+    import seaborn as sns
+
+    sets = {"train": "train", "gen": "gen (closed form)", "test": "sampled test set"}
+    lam_order = [f"{v:.3g}" for v in sorted(curves.lam.unique())]
+    palette = dict(zip(lam_order, sns.color_palette(n_colors=len(lam_order)), strict=True))
+    dashes = {"train": (4, 2), "gen (closed form)": "", "sampled test set": (1, 1.5)}
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    for ax, key in zip(axes[:2], ("loss", "acc"), strict=True):
+        long = _long(curves, {f"{k}_{key}": lab for k, lab in sets.items()}, "lam").rename(columns={"lam": "λ"})
+        sns.lineplot(long, x="epoch", y="value", hue="λ", hue_order=lam_order, palette=palette, style="quantity",
+                     style_order=[v for v in sets.values() if v in set(long.quantity)], dashes=dashes, ax=ax,
+                     **MEDIAN_IQR)
+    for ax, col in zip(axes[2:], ("sigma_s_norm", "b"), strict=True):
+        long = _long(curves, {col: col}, "lam").rename(columns={"lam": "λ"})
+        sns.lineplot(long, x="epoch", y="value", hue="λ", hue_order=lam_order, palette=palette, ax=ax,
+                     legend=False, **MEDIAN_IQR)
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[:2]:
+        ax.get_legend().remove()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), frameon=False)
     axes[0].set(yscale="log", ylabel="loss", title="Loss")
     axes[1].set(ylabel="accuracy", title="Accuracy")
     axes[2].set(yscale="log", ylabel=r"$\sigma|S|$", title=r"Weight scale $\sigma|S|$")
     axes[3].set(ylabel="$b$", title="Bias")
     for ax in axes:
         ax.set(xscale="log", xlabel="epoch")
-    axes[0].legend(fontsize=6)
-    axes[2].legend(fontsize=8)
-    n = curves.N.iloc[0]
-    fig.suptitle(f"Training dynamics, N = {n}, $\\sigma$ = {curves.sigma.iloc[0]:g}, $\\eta$ = {curves.lr.iloc[0]:g} "
-                 f"(median of {curves.realisation.nunique()} realisations per $\\lambda$)", y=1.02)
+    _tidy_log(axes[2], "y")
+    fig.suptitle(f"Training dynamics, N = {curves.N.iloc[0]}, $\\sigma$ = {curves.sigma.iloc[0]:g}, "
+                 f"$\\eta$ = {curves.lr.iloc[0]:g} (median of {curves.realisation.nunique()} realisations per "
+                 "$\\lambda$, band: IQR)", y=1.02)
     return fig
 
 
-def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame):
+def projections_and_paths_figure(projections: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 2. Left: histograms of S.x_i/|S| over the training points at the end of training, per lambda.
     Right: each realisation's path in the (sigma|S|, b) plane over the map of A_gen = Phi(-b/(sigma|S|)),
     whose iso-accuracy lines are the rays b = -z_a sigma|S|."""
@@ -209,63 +265,72 @@ def projections_and_paths_figure(curves: pd.DataFrame, projections: pd.DataFrame
     return fig
 
 
-def s_inf_figure(runs: pd.DataFrame):
-    """Paper Fig. 1 (right): |S_inf| of inseparable sets against the distance 1 - 2 lambda, log-log."""
+def s_inf_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Paper Fig. 1 (right): |S_inf| of inseparable sets against the distance 1 - 2 lambda, log-log: every
+    realisation (points) and the median with its IQR per lambda."""
+    import seaborn as sns
+
     r = runs[~runs.separable & runs.s_inf_norm.notna()]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for (N, sigma), g in r.groupby(["N", "sigma"]):
-        ax.scatter(1 - 2 * g.lam, g.s_inf_norm, s=10, alpha=0.5)
-        med = g.groupby("lam").s_inf_norm.median()
-        ax.plot(1 - 2 * med.index, med.values, "o-", label=f"N={N}, $\\sigma$={sigma:g} (median)")
+    r = r.assign(distance=1 - 2 * r.lam, group=[_group_label(N, s) for N, s in zip(r.N, r.sigma, strict=True)])
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    sns.scatterplot(r, x="distance", y="s_inf_norm", hue="group", s=10, alpha=0.4, legend=False, ax=ax)
+    sns.lineplot(r, x="distance", y="s_inf_norm", hue="group", marker="o", err_style="bars", ax=ax, **MEDIAN_IQR)
     theory_figures.overlay_s_inf(ax, r)  # large-N limit (grokedge.theory)
     ax.set(xscale="log", yscale="log", xlabel=r"$1-2\lambda$", ylabel=r"$|S_\infty|$",
-           title=r"$|S_\infty|$ diverges as the data approach separability")
-    ax.legend(fontsize=8)
+           title=r"$|S_\infty|$ of inseparable sets against the distance to $\lambda = 1/2$")
+    ax.legend(fontsize=8, title="median, IQR")
     return fig
 
 
-def two_gaussian_figure(curves: pd.DataFrame):
+def two_gaussian_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Paper Fig. 4: two Gaussian classes with first-coordinate noise sigma_A (bias feature 1 + eps xi,
-    eps = sigma_A/mu). Median train and gen accuracy against epochs. For b < 0,
+    eps = sigma_A/mu). Median train and gen accuracy against epochs (band: IQR). For b < 0,
     A_gen = Phi(-b / sqrt(sigma^2 |S|^2 + eps^2 b^2)) <= Phi(1/eps) (dotted): the bound is reached only if
     b -> -inf, which fails once some points have 1 + eps xi_i < 0; the limit drops below 1, the delay stays."""
+    import seaborn as sns
 
-    med = _median_curves(curves, "bias_noise", ["train_acc", "gen_acc"])
+    long = _long(curves, {"gen_acc": "gen", "train_acc": "train"}, "bias_noise", "{:g}")
+    long = long.rename(columns={"bias_noise": "$\\sigma_A/\\mu$", "quantity": "set"})
+    order = [f"{v:g}" for v in sorted(curves.bias_noise.unique())]
+    palette = dict(zip(order, sns.color_palette(n_colors=len(order)), strict=True))
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, (eps, g) in enumerate(med.groupby("bias_noise")):
-        ax.plot(g.epoch, g.gen_acc, color=f"C{i}", label=f"$\\sigma_A/\\mu$={eps:g}: gen")
-        ax.plot(g.epoch, g.train_acc, color=f"C{i}", ls="--", lw=1, label=f"$\\sigma_A/\\mu$={eps:g}: train")
+    sns.lineplot(long, x="epoch", y="value", hue="$\\sigma_A/\\mu$", hue_order=order, palette=palette, style="set",
+                 ax=ax, **MEDIAN_IQR)
+    for eps in sorted(curves.bias_noise.unique()):
         if eps > 0:
-            ax.axhline(ndtr(1 / eps), color=f"C{i}", ls=":", lw=1)
+            ax.axhline(ndtr(1 / eps), color=palette[f"{eps:g}"], ls=":", lw=1)
     ax.set(xscale="log", xlabel="epoch", ylabel="accuracy",
            title=f"Two Gaussian classes, $\\lambda$={curves.lam.iloc[0]:.3g} (dotted: bound $\\Phi(\\mu/\\sigma_A)$)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=8, ncol=2)
     return fig
 
 
-def adam_figure(curves: pd.DataFrame, labels: dict[str, str]):
-    """Paper Fig. 5: Adam against GD (its flow limit) on the same datasets: median accuracies and losses."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
-    for i, (exp, g) in enumerate(curves[curves.epoch > 0].groupby("experiment")):
-        m = g.groupby("epoch")[["train_acc", "gen_acc", "train_loss", "gen_loss"]].median()
-        lab = labels.get(exp, exp)
-        ax1.plot(m.index, m.gen_acc, color=f"C{i}", label=f"{lab}: gen")
-        ax1.plot(m.index, m.train_acc, color=f"C{i}", ls="--", label=f"{lab}: train")
-        ax2.plot(m.index, m.gen_loss, color=f"C{i}", label=f"{lab}: gen")
-        ax2.plot(m.index, m.train_loss, color=f"C{i}", ls="--", label=f"{lab}: train")
+def adam_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Paper Fig. 5: Adam against GD (its flow limit) on the same datasets: median accuracies and losses
+    (band: IQR). Each run stops at its own horizon, which its legend entry states."""
+    import seaborn as sns
+
+    labels = spec.get("labels", {})
+    ends = curves.groupby("experiment").epoch.max()
+    name = {e: f"{labels.get(e, e)} (to {ends[e]:.0e} epochs)" for e in ends.index}
+    c = curves.assign(run=curves.experiment.map(name))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    for ax, key in ((ax1, "acc"), (ax2, "loss")):
+        long = _long(c, {f"gen_{key}": "gen", f"train_{key}": "train"}, "run", "{}")
+        sns.lineplot(long.rename(columns={"quantity": "set"}), x="epoch", y="value", hue="run", style="set",
+                     ax=ax, legend=ax is ax1, **MEDIAN_IQR)
     ax1.set(xscale="log", xlabel="epoch", ylabel="accuracy (median)", title="Accuracy")
     ax2.set(xscale="log", yscale="log", xlabel="epoch", ylabel="loss (median)", title="Loss")
     ax1.legend(fontsize=8)
+    horizons = "; ".join(name[e] for e in ends.index) if ends.nunique() > 1 else f"horizon {ends.iloc[0]:.0e} epochs"
     fig.suptitle(f"Adam vs GD, $\\lambda$={curves.lam.iloc[0]:.3g}, N={curves.N.iloc[0]}, "
-                 f"$\\sigma$={curves.sigma.iloc[0]:g}", y=1.02)
+                 f"$\\sigma$={curves.sigma.iloc[0]:g}; {horizons}", y=1.02)
     return fig
 
 
-def finite_size_figure(runs: pd.DataFrame):
+def finite_size_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Left: LP separable fraction against lambda for several N, with Wendel's exact law. Right: the same data
     against x = sqrt(d) (sqrt(2 lambda) - 1/sqrt(2 lambda)), collapsing onto the large-N form 1/2 (1 + erf x)."""
-    from scipy.special import erf
-
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     for i, (N, g) in enumerate(runs.groupby("N")):
         f = g.groupby("d").separable.agg(["mean", "count"])
@@ -277,7 +342,7 @@ def finite_size_figure(runs: pd.DataFrame):
         x = np.sqrt(f.index) * (np.sqrt(2 * lam) - 1 / np.sqrt(2 * lam))
         ax2.errorbar(x, f["mean"], yerr=err, fmt="o", color=f"C{i}", capsize=2, label=f"N={N}")
     xs = np.linspace(-3, 3, 200)
-    ax2.plot(xs, 0.5 * (1 + erf(xs)), "k-", lw=1.5, label=r"$\frac{1}{2}(1+\mathrm{erf}\,x)$")
+    ax2.plot(xs, _wendel_large_n_of_x(xs), "k-", lw=1.5, label=r"$\frac{1}{2}(1+\mathrm{erf}\,x)$")
     ax1.set(xlabel=r"$\lambda = d/N$", ylabel="separable fraction", title="LP (points) and Wendel (lines)")
     ax2.set(xlabel=r"$x=\sqrt{d}\,(\sqrt{2\lambda}-1/\sqrt{2\lambda})$", ylabel="separable fraction",
             title="Finite-size collapse", xlim=(-3, 3))
@@ -286,24 +351,38 @@ def finite_size_figure(runs: pd.DataFrame):
     return fig
 
 
-def asymptotic_figure(runs: pd.DataFrame, name: str, definition: dict):
+def _wendel_large_n_of_x(x: np.ndarray, d: float = 1e6) -> np.ndarray:
+    """separability.wendel_large_n as a function of its scaling variable x = sqrt(d) (u - 1/u), u = sqrt(2 lambda):
+    u = (c + sqrt(c^2 + 4)) / 2 with c = x / sqrt(d), lambda = u^2 / 2 (the result does not depend on d)."""
+    c = np.asarray(x, dtype=float) / np.sqrt(d)
+    u = (c + np.sqrt(c**2 + 4)) / 2
+    return wendel_large_n(u**2 / 2, d)
+
+
+def asymptotic_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Measured grokking time of each inseparable realisation against the asymptotic prediction
     exp(z_a sigma|S_inf|)/(eta m), which assumes S has reached S_inf by the crossing. Where sigma|S_inf| is
     large, A_gen crosses while |S| is still far below |S_inf| (a smaller |S| means a higher accuracy), so the
     measured time falls below the prediction."""
+    name, definition = spec["headline"], spec["definition"]
     col, pred, cens = f"grok_{name}", f"grok_{name}_pred", f"grok_{name}_censored"
     r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.6), layout="constrained")
     sc = ax1.scatter(r[pred], r[col], c=r.sigma * r.s_inf_norm, cmap="viridis", s=12)
     lo, hi = float(np.nanmin([r[pred].min(), r[col].min()])), 100 * float(r[col].max())
     ax1.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = predicted")
     ax1.set_xlim(lo / 2, hi)  # predictions beyond are far off the measured range; the right panel shows them
     ax1.set(xscale="log", yscale="log", xlabel="predicted [epochs]", ylabel="measured [epochs]",
             title=f"Grokking time ({_describe(definition)})")
-    fig.colorbar(sc, ax=ax1, label=r"$\sigma|S_\infty|$")
-    ax1.legend(fontsize=8)
-    ax2.scatter(r.sigma * r.s_inf_norm, r[col] / r[pred], s=12, c=r.lam, cmap="viridis")
-    ax2.axhline(1, color="k", ls="--", lw=1)
+    fig.colorbar(sc, ax=ax1, label=r"$\sigma|S_\infty|$", pad=0.02)
+    ax1.legend(fontsize=8, loc="upper left")
+    sc2 = ax2.scatter(r.sigma * r.s_inf_norm, r[col] / r[pred], s=12, c=r.lam, cmap="viridis")
+    ax2.axhline(1, color="k", ls="--", lw=1, label="measured = predicted")
     ax2.set(xscale="log", yscale="log", xlabel=r"$\sigma|S_\infty|$", ylabel="measured / predicted",
             title="Where the asymptotic prediction holds")
+    fig.colorbar(sc2, ax=ax2, label=r"$\lambda$", pad=0.02)
+    ax2.legend(fontsize=8, loc="lower left")
+    for ax in (ax1, ax2):
+        _tidy_log(ax, "x")
+        _tidy_log(ax, "y")
     return fig

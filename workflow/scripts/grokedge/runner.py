@@ -1,9 +1,18 @@
-"""What every Snakemake script adapter does: log to the rule's log file, pin BLAS threads, time the job,
-and write its tables atomically with provenance."""
+"""What every Snakemake script adapter does: log to the rule's log file, pin BLAS threads, use matplotlib's
+file-only backend, time the job, and write its tables atomically with provenance.
+
+An adapter (workflow/scripts/*.py) is then a few lines over the library::
+
+    with Job(snakemake, "toy_simulate") as job:
+        curves, times = toy.experiment_tables(job.params["toy"])
+        job.write(curves, snakemake.output.curves, "toy_curves")
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +40,10 @@ class Job:
         self.what = " ".join(filter(None, ["/".join(filter(None, (wc.get("experiment"), wc.get("cell")))),
                                            f"block {wc['block']}" if "block" in wc else ""]))
         self.log.info("start %s %s", self.name, wc)
+        # jobs are headless: figures go to files only (grokedge.plotting itself leaves the backend alone)
+        os.environ["MPLBACKEND"] = "Agg"
+        if "matplotlib" in sys.modules:
+            sys.modules["matplotlib"].use("Agg")
         self._remove_stale_temporaries()
         # One BLAS thread per job: results are then bitwise independent of the core count, and Snakemake
         # runs jobs side by side to use the cores.
@@ -48,9 +61,10 @@ class Job:
                 tmp.unlink(missing_ok=True)
                 self.log.warning("removed %s, left by an interrupted earlier attempt", tmp)
 
-    def write(self, df, path, kind: str) -> None:
+    def write(self, df, path, kind: str, metadata: dict | None = None) -> None:
+        """Write ``df`` atomically with the provenance stamp (and any extra ``metadata`` keys)."""
         meta = provenance(self.params or None, wall_time_s=round(time.perf_counter() - self.t0, 3))
-        write_table(df, path, kind, {"provenance": meta, "rule": self.name})
+        write_table(df, path, kind, {**(metadata or {}), "provenance": meta, "rule": self.name})
         self.log.info("wrote %s (%d rows)", path, len(df))
 
     def __exit__(self, exc_type, exc, tb):

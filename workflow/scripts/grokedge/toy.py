@@ -61,6 +61,7 @@ The problem depends on sigma only through u = sigma S and a rescaled clock: du/d
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 from scipy.special import ndtr, ndtri
+
+log = logging.getLogger("grokedge.toy")
 
 LN10 = math.log(10.0)
 
@@ -287,3 +290,48 @@ def fig9_slope(one_minus_2lam, log10_t_tr, log10_t_gen) -> tuple[float, float]:
     A = np.column_stack([X, np.ones_like(X)])
     (slope, intercept), *_ = np.linalg.lstsq(A, Y, rcond=None)
     return float(slope), float(intercept)
+
+
+# ------------------------------------------------------------------------------------------ experiment
+def experiment_tables(cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The toy experiment of the ``toy`` config section: (curves, times).
+
+    curves: trajectories at ``checkpoints_per_decade`` log-spaced checkpoints for ``curves.sigma`` and each of
+    ``curves.lambdas`` (Fig. 8). times: for every (sigma, 1 - 2 lambda) of the sweep, the threshold-crossing
+    epochs with the asymptotic predictions beside them (Figs 9 and 3 right). ``horizon_log10`` is in flow
+    time t = eta * epoch.
+    """
+    H, eps, eta = float(cfg["horizon_log10"]), float(cfg["loss_threshold"]), float(cfg["lr"])
+    thr, ppd = float(cfg["acc_threshold"]), int(cfg["checkpoints_per_decade"])
+    log10_eps = math.log10(eps)
+    sigma, frames = float(cfg["curves"]["sigma"]), []
+    for lam in map(float, cfg["curves"]["lambdas"]):
+        df, cross = simulate(lam, sigma, H, points_per_decade=ppd, log10_eps=log10_eps, eta=eta, acc_threshold=thr)
+        frames.append(df.assign(sigma=sigma, lam=lam, one_minus_2lam=1.0 - 2.0 * lam))
+        log.info("curve sigma=%g lambda=%g: %s", sigma, lam, cross)
+    cols = ["sigma", "lam", "one_minus_2lam"]
+    curves = pd.concat(frames, ignore_index=True)
+    curves = curves[cols + [c for c in curves.columns if c not in cols]]
+
+    rows = []
+    for sigma in map(float, cfg["sigmas"]):
+        for delta in map(float, cfg["one_minus_2lam"]):
+            lam = 0.5 * (1.0 - delta)
+            run = integrate(lam, sigma, H, log10_eps=log10_eps, acc_threshold=thr)
+            rows.append({"sigma": sigma, "lam": lam, "one_minus_2lam": delta, **crossing_times(run, eta),
+                         "pred_log10_epoch_tr": predicted_log10_epoch_tr(eps, eta),
+                         "pred_log10_epoch_gen": predicted_log10_epoch_gen(lam, eps, eta),
+                         "pred_log10_epoch_gen_small_delta": predicted_log10_epoch_gen(lam, eps, eta, exact=False),
+                         "s_inf": s_inf(lam, sigma), "S_final": float(run.sol.y[0, -1]),
+                         # S has relaxed to S_inf before L = eps (module docstring): sigma^2 delta log(1/eps) >= 6
+                         "asymptotic_ok": bool(sigma**2 * delta * -math.log(eps) >= 6.0)})
+    times = pd.DataFrame(rows)
+    for sigma, g in times.groupby("sigma"):
+        ok = g[g.asymptotic_ok & ~g.tr_censored & ~g.gen_censored]
+        if len(ok) >= 2:
+            slope, _ = fig9_slope(ok.one_minus_2lam, ok.log10_epoch_tr, ok.log10_epoch_gen)
+            pred, _ = fig9_slope(ok.one_minus_2lam, ok.pred_log10_epoch_tr, ok.pred_log10_epoch_gen)
+            log.info("sigma=%g: Fig. 9 slope %.4f over %d converged points, 1 - 2 lambda in [%.1e, %.1e] "
+                     "(asymptotic formula on the same points: %.4f; delta -> 0 limit -1/sqrt2 = %.4f)", sigma,
+                     slope, len(ok), ok.one_minus_2lam.min(), ok.one_minus_2lam.max(), pred, -1 / math.sqrt(2))
+    return curves, times

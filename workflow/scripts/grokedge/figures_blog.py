@@ -1,5 +1,6 @@
-"""Snakemake adapter: the figures of the Davies (2022) linear-model toy grokking, from ``blog_curves`` and
-``blog_points``.
+"""Figures of Davies' (2022) linear-model toy grokking, from the ``blog_points`` and ``blog_curves`` tables.
+
+Registry signature (grokedge.registry): ``f(points, curves, spec)`` with ``spec = {"blog": <the blog config>}``.
 
 data:   the training clusters and the near-boundary test band, with the max-margin (SVM) boundary and the
         learned boundary w.x = 0 at several epochs; right panel zooms on the test band.
@@ -9,20 +10,14 @@ angle:  angle between w and the max-margin direction w* vs epochs (log-log), wit
         chance; below atan(band_min / half_length) every test point is classified correctly.
 """
 
-import logging
+from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.patches import Polygon
 
-from grokedge import blog
-from grokedge.io import read_table
-from grokedge.plotting import save, style
-
-smk = snakemake  # noqa: F821 (injected by Snakemake)
-logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
-                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("grokedge.plot_blog")
+from . import blog
 
 VARIANT_LABEL = {"full": "test (all near-boundary points)", "no_central": "test (central points removed)"}
 VARIANT_COLOR = {"full": "C2", "no_central": "C1"}
@@ -45,7 +40,14 @@ def snapshot_epochs(curves, summ):
     return sorted({int(ep[np.argmin(np.abs(np.log(ep[1:]) - np.log(e))) + 1]) for e in wanted})
 
 
-def fig_data(curves, points, w_star, test_cfg, summ):
+def _svm(points: pd.DataFrame) -> np.ndarray:
+    tr = points[(points.split == "train") & (points.variant == "full")]
+    return blog.svm_direction(tr[["x0", "x1"]].to_numpy(), tr.y.to_numpy().astype(float))
+
+
+def blog_data_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """The training clusters, the test band, the max-margin boundary and learned boundaries at a few epochs."""
+    test_cfg, w_star, summ = spec["blog"]["test"], _svm(points), blog.summary(curves)
     tr = points[(points.split == "train") & (points.variant == "full")]
     te = points[(points.split == "test") & (points.variant == "full")]
     n = w_star / np.linalg.norm(w_star)
@@ -103,7 +105,10 @@ def fig_data(curves, points, w_star, test_cfg, summ):
     return fig
 
 
-def fig_curves(curves, summ):
+def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Train and test accuracy and loss against epochs, both test variants; dotted lines mark the epoch train
+    accuracy reaches 1 and each variant's test accuracy stays >= 0.95."""
+    summ = blog.summary(curves)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     c = curves[curves.epoch > 0]
     tr = c[c.variant == "full"]
@@ -134,11 +139,26 @@ def fig_curves(curves, summ):
     ax.set_ylabel("summed exponential loss $\\sum_n e^{-y_n w\\cdot x_n}$")
     ax.set_title("loss (summed over each set)")
     ax.legend(loc="lower left", fontsize="small")
-    fig.suptitle("Linear-model toy grokking: train accuracy saturates long before test accuracy leaves chance")
+    fig.suptitle(f"Linear-model toy grokking\n{_timeline(summ)}")
     return fig
 
 
-def fig_angle(curves, test_cfg):
+def _epoch(e: float) -> str:
+    return f"{e:.2g}" if np.isfinite(e) else "never (within the horizon)"
+
+
+def _timeline(summ: pd.DataFrame) -> str:
+    """What the curves show, read off the summary: train accuracy 1 at ..., test accuracy >= 0.95 at ..."""
+    s = summ.set_index("variant")
+    parts = [f"train accuracy 1 from epoch {_epoch(s.loc['full', 'train_acc_1'])}"]
+    which = {"full": "all points", "no_central": "central removed"}
+    parts += [f"test ≥ 0.95 from {_epoch(s.loc[v, 'test_solved'])} ({which.get(v, v)})" for v in s.index]
+    return "; ".join(parts)
+
+
+def blog_angle_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """The angle between w and the max-margin direction against epochs, with the two critical angles."""
+    test_cfg = spec["blog"]["test"]
     c = curves[(curves.variant == "full") & (curves.epoch > 0)]
     fig, ax = plt.subplots(figsize=(6.8, 4.6))
     ax.plot(c.epoch, c.angle, color="C4", lw=1.8, label="angle(w, w*)")
@@ -156,22 +176,3 @@ def fig_angle(curves, test_cfg):
                  fontsize="medium")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize="small")
     return fig
-
-
-try:
-    style()
-    cfg = dict(smk.params.blog)
-    curves = read_table(smk.input.curves, "blog_curves",
-                        columns=["variant", "epoch", "train_acc", "test_acc", "train_loss", "test_loss", "angle",
-                                 "w0", "w1"])
-    points = read_table(smk.input.points, "blog_points", columns=["x0", "x1", "y", "split", "variant"])
-    tr = points[(points.split == "train") & (points.variant == "full")]
-    w_star = blog.svm_direction(tr[["x0", "x1"]].to_numpy(), tr.y.to_numpy().astype(float))
-    summ = blog.summary(curves)
-    save(fig_data(curves, points, w_star, cfg["test"], summ), smk.output.data)
-    save(fig_curves(curves, summ), smk.output.curves)
-    save(fig_angle(curves, cfg["test"]), smk.output.angle)
-    log.info("wrote %s, %s, %s", smk.output.data, smk.output.curves, smk.output.angle)
-except Exception:
-    log.exception("blog_plot failed")
-    raise

@@ -1,30 +1,33 @@
-"""Snakemake adapter: the toy-model figures from the ``toy_curves`` and ``toy_times`` tables.
+"""Figures of the 1-D toy model (paper Sec. 4, App. E), from the ``toy_times`` and ``toy_curves`` tables.
+
+Registry signature (grokedge.registry): ``f(times, curves, spec)`` with ``spec = {"toy": <the toy config>}``.
 
 fig8: train/gen exponential loss and accuracy vs log10 epoch, one column per lambda (below, at, above 1/2).
 fig9: sqrt(log(t*_gen/t*_tr)) vs log(1 - 2 lambda) per sigma, with the asymptotic slope -1/sqrt(2).
 fig3: log10 epochs until A_gen >= threshold over (sigma, 1 - 2 lambda) (the paper's Fig. 3, right).
 """
 
-import logging
+from __future__ import annotations
+
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
-from grokedge import toy
-from grokedge.io import read_table
-from grokedge.plotting import save, style
+from . import toy
 
-smk = snakemake  # noqa: F821 (injected by Snakemake)
-logging.basicConfig(filename=smk.log[0], level=logging.INFO, force=True,
-                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("grokedge.plot_toy")
-cfg = dict(smk.params.toy)
-THR, EPS = float(cfg["acc_threshold"]), float(cfg["loss_threshold"])
 LOSS_CLIP = 20.0  # log10 gen loss above this is not drawn (for lambda > 1/2 it grows like log^2 t)
 
 
-def fig8(curves):
+def _thresholds(spec: dict) -> tuple[float, float]:
+    cfg = spec["toy"]
+    return float(cfg["acc_threshold"]), float(cfg["loss_threshold"])
+
+
+def toy_fig8_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Paper Fig. 8: losses (top) and accuracies (bottom) against log10 t for each lambda of the curves."""
+    thr, eps = _thresholds(spec)
     lams = sorted(curves.lam.unique())
     fig, axes = plt.subplots(2, len(lams), figsize=(3.2 * len(lams), 5.6), sharex=True, sharey="row",
                              squeeze=False)
@@ -33,12 +36,12 @@ def fig8(curves):
         ax = axes[0, j]
         ax.plot(d.log10_epoch, d.log10_train_loss, "--", color="C0", label="train")
         ax.plot(d.log10_epoch, d.log10_gen_loss.where(d.log10_gen_loss <= LOSS_CLIP), color="C3", label="gen")
-        ax.axhline(math.log10(EPS), color="grey", lw=0.8, ls=":", label=f"ε = {EPS:.0e}")
+        ax.axhline(math.log10(eps), color="grey", lw=0.8, ls=":", label=f"ε = {eps:.0e}")
         ax.set_title(f"λ = {lam:g}  (1 − 2λ = {1 - 2 * lam:.2g})")
         ax = axes[1, j]
         ax.plot(d.log10_epoch, d.train_acc, "--", color="C0", label="train")
         ax.plot(d.log10_epoch, d.gen_acc, color="C3", label="gen")
-        ax.axhline(THR, color="grey", lw=0.8, ls=":", label=f"A = {THR:g}")
+        ax.axhline(thr, color="grey", lw=0.8, ls=":", label=f"A = {thr:g}")
         ax.set_xlabel("log10 t  (epochs)")
         ax.set_ylim(0.4, 1.02)
     axes[0, 0].set_ylabel("log10 exponential loss")
@@ -50,7 +53,9 @@ def fig8(curves):
     return fig
 
 
-def fig9(times):
+def toy_fig9_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Paper Fig. 9: the generalisation delay against 1 - 2 lambda, one marker colour per sigma."""
+    _, eps = _thresholds(spec)
     fig, ax = plt.subplots(figsize=(6.2, 4.6))
     for k, (sigma, g) in enumerate(times[~times.tr_censored & ~times.gen_censored].groupby("sigma")):
         X, Y = toy.fig9_coordinates(g.one_minus_2lam, g.log10_epoch_tr, g.log10_epoch_gen)
@@ -63,12 +68,15 @@ def fig9(times):
             label="asymptotic √(u²/2 − log c)")
     ax.set_xlabel("log(1 − 2λ)")
     ax.set_ylabel("√ log(t*_gen / t*_tr)   (dimensionless)")
-    ax.set_title(f"Toy model: generalisation delay, ε = {EPS:.0e}\n(open: S not yet at S_inf, σ²(1−2λ)log(1/ε) < 6)")
+    ax.set_title(f"Toy model: generalisation delay, ε = {eps:.0e}\n(open: S not yet at S_inf, σ²(1−2λ)log(1/ε) < 6)")
     ax.legend(fontsize="small")
     return fig
 
 
-def fig3(times):
+def toy_fig3_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
+    """Paper Fig. 3 (right): log10 epochs until A_gen >= threshold over (sigma, 1 - 2 lambda), one cell per
+    simulated pair, ticks at the simulated values; "n/r": not reached by the horizon."""
+    thr, _ = _thresholds(spec)
     grid = times.pivot_table(index="sigma", columns="one_minus_2lam", values="log10_epoch_acc")
     cens = times.pivot_table(index="sigma", columns="one_minus_2lam", values="acc_censored").astype(bool)
     Z = np.ma.masked_where(cens.to_numpy() | ~np.isfinite(grid.to_numpy()), grid.to_numpy())
@@ -82,7 +90,9 @@ def fig3(times):
             txt = "n/r" if mask[i, j] else f"{Z[i, j]:.1f}"
             dark = mask[i, j] or Z[i, j] > mid  # viridis is light at the top of the range
             ax.text(x, y, txt, ha="center", va="center", fontsize=7, color="k" if dark else "w")
-    fig.colorbar(mesh, ax=ax, label=f"log10 epochs until A_gen ≥ {THR:g}")
+    fig.colorbar(mesh, ax=ax, label=f"log10 epochs until A_gen ≥ {thr:g}")
+    ax.set_yticks(ys, [f"{y:g}" for y in ys])  # one tick per simulated sigma row (rows need not be evenly spaced)
+    ax.set_xticks(xs, [f"{x:.2g}" for x in xs], rotation=45 if len(xs) > 6 else 0)
     ax.set_xlabel("log10(1 − 2λ)")
     ax.set_ylabel("σ  (input noise scale)")
     title = "Toy model: grokking time over (σ, 1 − 2λ)"
@@ -97,15 +107,3 @@ def _edges(c):
         return np.array([c[0] - 0.5, c[0] + 0.5])
     mid = (c[1:] + c[:-1]) / 2
     return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
-
-
-try:
-    style()
-    curves = read_table(smk.input.curves, "toy_curves")
-    times = read_table(smk.input.times, "toy_times")
-    for name, fn, data in (("fig8", fig8, curves), ("fig9", fig9, times), ("fig3", fig3, times)):
-        save(fn(data), smk.output[name])
-        log.info("wrote %s", smk.output[name])
-except Exception:
-    log.exception("plot_toy failed")
-    raise

@@ -1,0 +1,177 @@
+"""The figure registry: every figure of the workflow is declared here, once.
+
+A declaration names the figure, the experiments it draws (through a key of the ``figures`` config section),
+the library function that draws it, the two tables that function receives, and the report category. Its
+caption is ``workflow/report/<name>.rst`` (a Jinja template that sees ``snakemake.config``). The workflow
+(workflow/rules/plots.smk) makes one rule ``plot_<name>`` per active figure from this table, with the PNG
+and the PDF as declared outputs; the adapter workflow/scripts/plot_figure.py calls :func:`draw`.
+
+Adding a figure = one ``Figure(...)`` entry below, one function, one caption file. The function is pure:
+
+    def <name>_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict) -> matplotlib.figure.Figure
+
+where ``runs`` and ``curves`` are the entry's ``tables`` (by default the aggregated runs and curves tables),
+already filtered to the figure's experiments, and ``spec`` is what the entry's ``spec`` builder takes from the
+config (it is a rule parameter: changing it redraws the figure). This module imports no plotting code, so the
+workflow can read it while parsing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+# table name -> (kind checked on read, path under the results folder); "projections" is computed from the
+# final ``state`` tables of the figure's experiments (grokedge.stages.final_projections)
+TABLES = {
+    "runs": ("runs", "tables/runs.parquet"),
+    "curves": ("curves", "tables/curves.parquet"),
+    "toy_times": ("toy_times", "toy/times.parquet"),
+    "toy_curves": ("toy_curves", "toy/curves.parquet"),
+    "blog_points": ("blog_points", "blog/points.parquet"),
+    "blog_curves": ("blog_curves", "blog/curves.parquet"),
+    "projections": ("state", None),
+}
+
+MAIN, OTHER = "1. Paper model: the lambda sweep", "2. Paper model: further experiments"
+TOY, BLOG = "3. 1-D toy model (paper Sec. 4)", "4. Linear-model toy grokking (Davies 2022)"
+
+
+def _nothing(config: dict) -> dict:
+    return {}
+
+
+def _headline(config: dict) -> dict:
+    name = config["headline_grokking"]
+    return {"headline": name, "definition": config["grokking"][name]}
+
+
+def _curve_lams(config: dict) -> dict:
+    return {"curve_lams": list(config["figures"]["curve_lams"])}
+
+
+def _solvers(config: dict) -> dict:
+    names = config["figures"]["adam"]
+    names = [names] if isinstance(names, str) else list(names)
+    label = {"flow": "GD (flow limit)", "gd": "GD", "adam": "Adam"}
+    exps = config["experiments"]
+    return {"labels": {e: label.get(exps[e]["solver"], exps[e]["solver"]) for e in names},
+            "horizons": {e: float(exps[e]["horizon"]) for e in names}}
+
+
+def _toy(config: dict) -> dict:
+    return {"toy": config["toy"]}
+
+
+def _blog(config: dict) -> dict:
+    return {"blog": config["blog"]}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: see the module docstring."""
+
+    name: str
+    function: str  # "module:function" inside grokedge
+    experiments: str | None  # key of config["figures"] naming its experiment(s); None: toy/blog (no experiments)
+    category: str
+    tables: tuple[str, str | None] = ("runs", "curves")  # None: the function gets an empty frame there
+    spec: Callable[[dict], dict] = _nothing
+
+    @property
+    def caption(self) -> str:
+        return f"{self.name}.rst"
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("grokking_time", "figures:grokking_time_figure", "main_experiment", MAIN, ("runs", None), _headline),
+    Figure("loss_nonmonotone", "figures:loss_curves_figure", "main_experiment", MAIN, spec=_curve_lams),
+    Figure("separable_fraction", "figures:separable_fraction_figure", "main_experiment", MAIN, ("runs", None)),
+    Figure("final_accuracy", "figures:final_accuracy_figure", "main_experiment", MAIN, ("runs", None)),
+    Figure("asymptotic", "figures:asymptotic_figure", "main_experiment", MAIN, ("runs", None), _headline),
+    Figure("training_curves", "figures:training_curves_figure", "training_curves", OTHER, (None, "curves")),
+    Figure("projections_paths", "figures:projections_and_paths_figure", "training_curves", OTHER,
+           ("projections", "curves")),
+    Figure("s_inf", "figures:s_inf_figure", "s_inf", OTHER, ("runs", None)),
+    Figure("two_gaussian", "figures:two_gaussian_figure", "two_gaussian", OTHER, (None, "curves")),
+    Figure("adam", "figures:adam_figure", "adam", OTHER, (None, "curves"), _solvers),
+    Figure("finite_size", "figures:finite_size_figure", "finite_size", OTHER, ("runs", None)),
+    Figure("toy_fig8", "figures_toy:toy_fig8_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
+    Figure("toy_fig9", "figures_toy:toy_fig9_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
+    Figure("toy_fig3", "figures_toy:toy_fig3_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
+    Figure("blog_data", "figures_blog:blog_data_figure", None, BLOG, ("blog_points", "blog_curves"), _blog),
+    Figure("blog_curves", "figures_blog:blog_curves_figure", None, BLOG, ("blog_points", "blog_curves"), _blog),
+    Figure("blog_angle", "figures_blog:blog_angle_figure", None, BLOG, ("blog_points", "blog_curves"), _blog),
+)
+BY_NAME = {f.name: f for f in FIGURES}
+assert len(BY_NAME) == len(FIGURES), "two figures share a name"
+
+
+def experiments(fig: Figure, config: dict) -> list[str] | None:
+    """The experiments ``fig`` draws under ``config`` (None if its key is absent from the figures section)."""
+    if fig.experiments is None:
+        return []
+    names = config.get("figures", {}).get(fig.experiments)
+    if names is None:
+        return None
+    return [names] if isinstance(names, str) else list(names)
+
+
+def active(config: dict) -> list[Figure]:
+    """The figures made under ``config``: those whose experiments are all active."""
+    out = []
+    for fig in FIGURES:
+        names = experiments(fig, config)
+        if names is not None and set(names) <= set(config["active"]):
+            out.append(fig)
+    return out
+
+
+def input_files(fig: Figure, config: dict, results: str, state_files: Callable[[str], list[str]]) -> dict:
+    """The files of ``fig``'s tables for the workflow: Parquet paths under ``results``, and for "projections"
+    the final ``state`` files of its experiments (``state_files(experiment)`` lists them)."""
+    files = {}
+    for table in filter(None, fig.tables):
+        if table == "projections":
+            files[table] = [f for e in experiments(fig, config) for f in state_files(e)]
+        else:
+            files[table] = f"{results}/{TABLES[table][1]}"
+    return files
+
+
+def function(fig: Figure) -> Callable:
+    """The drawing function of ``fig`` (imported on demand: plotting code stays out of the workflow's parse)."""
+    module, name = fig.function.split(":")
+    return getattr(importlib.import_module(f"grokedge.{module}"), name)
+
+
+def load(fig: Figure, files: dict, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two frames ``fig``'s function receives: ``files`` maps each table name of ``fig.tables`` to its
+    file (a list of ``state`` files for "projections"); rows of other experiments are dropped."""
+    from .io import read_table
+
+    frames = []
+    for table in fig.tables:
+        if table is None:
+            frames.append(pd.DataFrame())
+            continue
+        kind, _ = TABLES[table]
+        if table == "projections":
+            from .stages import final_projections
+
+            df = final_projections(pd.concat([read_table(f, kind) for f in files[table]], ignore_index=True))
+        else:
+            df = read_table(files[table], kind)
+        if names and "experiment" in df.columns:
+            df = df[df.experiment.isin(names)]
+        frames.append(df)
+    return frames[0], frames[1]
+
+
+def draw(name: str, files: dict, names: list[str], spec: dict):
+    """Draw the registered figure ``name`` from its table ``files`` (see :func:`load`)."""
+    fig = BY_NAME[name]
+    return function(fig)(*load(fig, files, names), spec)
