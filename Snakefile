@@ -17,6 +17,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/blog.smk"
+include: "workflow/rules/claims.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -39,3 +40,4 @@ rule all:
         TABLES,
         RUN_CONFIG,
         FIGURES,
+        f"{RESULTS}/tables/claims.parquet",

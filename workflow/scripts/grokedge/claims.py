@@ -954,6 +954,23 @@ def _blog6(t):
 
 
 # ----------------------------------------------------------------------------------------------- ledger
+def _large_n_rows(tables: Tables) -> list[dict]:
+    """The project's own claims (beyond the paper): the main experiment's medians against the N -> infinity limit
+    (grokedge.theory.theory_claims), away from the finite-size window around lambda = 1/2."""
+    from .theory import theory_claims
+
+    main = tables.spec.get("figures", {}).get("main_experiment")
+    if tables.runs is None or main is None:
+        return []
+    out = []
+    for r in theory_claims(tables.runs[tables.runs.experiment == main]):
+        out.append({k: r[k] for k in ("id", "source", "statement", "tolerance_reason", "experiment", "N", "verdict")}
+                   | {"measured": _fmt(r["measured"]), "reference": _fmt(r["reference"]),
+                      "tolerance": _fmt(r["tolerance"]), "measured_value": float(r["measured"]),
+                      "reference_value": float(r["reference"]), "note": ""})
+    return out
+
+
 def evaluate_claims(tables: Tables) -> pd.DataFrame:
     """Evaluate every registered claim; one row each, in registration order (``LEDGER_COLUMNS``)."""
     rows = []
@@ -968,6 +985,7 @@ def evaluate_claims(tables: Tables) -> pd.DataFrame:
         if out["verdict"] not in VERDICTS:
             raise ValueError(f"claim {c.id}: verdict {out['verdict']!r} not in {VERDICTS}")
         rows.append(base | out)
+    rows += _large_n_rows(tables)
     df = pd.DataFrame(rows, columns=LEDGER_COLUMNS)
     df["N"] = df["N"].astype("int64")
     for col in ("measured_value", "reference_value"):

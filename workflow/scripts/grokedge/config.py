@@ -120,6 +120,13 @@ def _non_finite(node, path: str = "") -> tuple[str, float] | None:
     return None
 
 
+def _figure_keys_drawing_curves() -> set[str]:
+    """Keys of the ``figures`` section whose figures read the training curves (grokedge.registry)."""
+    from .registry import FIGURES
+
+    return {f.experiments for f in FIGURES if f.experiments and "curves" in f.tables}
+
+
 def validate_config(config: dict) -> dict:
     """Validate against grokedge/schemas/config.schema.yaml, filling every default from it (in place), check the
     cross-key rules the schema cannot express, and return the config. Raises ConfigError naming the key."""
@@ -169,8 +176,9 @@ def validate_config(config: dict) -> dict:
             if name not in config["experiments"]:
                 raise ConfigError(f"config error at figures.{fig}: no experiment named {name!r} "
                                   f"(have {sorted(config['experiments'])})")
-            if fig not in ("finite_size", "s_inf") and not config["experiments"][name]["train"]:
-                raise ConfigError(f"config error at figures.{fig}: experiment {name!r} has train: false")
+            if fig in _figure_keys_drawing_curves() and not config["experiments"][name]["train"]:
+                raise ConfigError(f"config error at figures.{fig}: experiment {name!r} has train: false, but the "
+                                  "figure draws training curves")
     if config["figures"]["main_experiment"] not in config["active"]:
         raise ConfigError("config error at active: the main experiment "
                           f"{config['figures']['main_experiment']!r} must be active")

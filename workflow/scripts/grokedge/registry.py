@@ -70,6 +70,19 @@ def _blog(config: dict) -> dict:
     return {"blog": config["blog"]}
 
 
+def _curves_by(axis: str, title: str, note: str = "") -> Callable[[dict], dict]:
+    """Spec of an option figure (grokedge.option_figures.curves_by_axis_figure): curves coloured by ``axis``."""
+    return lambda config: {"axis": axis, "title": title, "note": note}
+
+
+def _conformal(config: dict) -> dict:
+    return {"lam": 0.48, "inset_lam": 0.55, "N": 400, "sigma": 5.0, "lr": 0.01, "root_seed": config["root_seed"]}
+
+
+def _svm_geometry(config: dict) -> dict:
+    return {"lams": [0.75, 0.5, 0.0]}
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure: see the module docstring."""
@@ -99,6 +112,28 @@ FIGURES: tuple[Figure, ...] = (
     Figure("two_gaussian", "figures:two_gaussian_figure", "two_gaussian", OTHER, (None, "curves")),
     Figure("adam", "figures:adam_figure", "adam", OTHER, (None, "curves"), _solvers),
     Figure("finite_size", "figures:finite_size_figure", "finite_size", OTHER, ("runs", None)),
+    Figure("fig2_conformal_time", "option_figures:conformal_time_figure", None, OTHER, (None, None), _conformal),
+    Figure("fig10_sigma", "option_figures:curves_by_axis_figure", "sigma", OTHER,
+           spec=_curves_by("sigma", "Paper Fig. 10: larger sigma makes grokking clearer")),
+    Figure("fig11_adam_torch", "option_figures:curves_by_axis_figure", "adam_defaults", OTHER,
+           spec=_curves_by("solver", "Paper Fig. 11: Adam with PyTorch's defaults", "lr 1e-3, betas (0.9, 0.999)")),
+    Figure("fig12_s0", "option_figures:curves_by_axis_figure", "s0", OTHER,
+           spec=_curves_by("s0_norm", "Paper Fig. 12: initial weight scale |S0|")),
+    Figure("fig13_b0", "option_figures:curves_by_axis_figure", "b0", OTHER,
+           spec=_curves_by("b0", "Paper Fig. 13: initial bias b0")),
+    Figure("fig14_exponential", "option_figures:curves_by_axis_figure", "exponential", OTHER,
+           spec=_curves_by("loss", "Paper Fig. 14: the pure exponential loss")),
+    Figure("fig15_input_laws", "option_figures:curves_by_axis_figure", "input_laws", OTHER,
+           spec=_curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set")),
+    Figure("fig16_labels", "option_figures:curves_by_axis_figure", "label_fraction", OTHER,
+           spec=_curves_by("label_fraction", "Paper Fig. 16: label fraction r")),
+    Figure("positive_fraction", "theory_figures:positive_fraction_figure", "positive_fraction", OTHER,
+           ("runs", None)),
+    Figure("margin_projection", "theory_figures:margin_projection_figure", "margin_projection", OTHER,
+           ("runs", None)),
+    Figure("finite_size_convergence", "theory_figures:finite_size_convergence_figure", "finite_size_convergence",
+           OTHER, ("runs", None), lambda config: {"x": "1/N"}),
+    Figure("fig3_svm_geometry", "option_figures:toy_svm_geometry_figure", None, TOY, (None, None), _svm_geometry),
     Figure("toy_fig8", "figures_toy:toy_fig8_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
     Figure("toy_fig9", "figures_toy:toy_fig9_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
     Figure("toy_fig3", "figures_toy:toy_fig3_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
