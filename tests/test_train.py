@@ -57,7 +57,8 @@ def test_stopping_the_correction_at_1e4_epochs_is_negligible_to_1e9(lam):
 
 
 def test_flow_groups_cover_the_block_and_agree_with_one_system(monkeypatch):
-    """Integrating a block in groups gives the same states as one system, to the solver tolerance."""
+    """Integrating a block in groups gives the same states as one system, to the solver tolerance (rtol 1e-5
+    per step: 1e-4 over the run)."""
     from grokedge import train as train_mod
 
     X, S0 = _block(0.48, [41, 42, 43])
@@ -69,8 +70,8 @@ def test_flow_groups_cover_the_block_and_agree_with_one_system(monkeypatch):
     monkeypatch.setattr(train_mod, "FLOW_GROUP_BYTES", 3 * grouped_bytes)
     assert train_mod.flow_groups(3, N, X.shape[2]) == [(0, 3)]
     joint = train(X, S0, 0.0, LR, epochs, solver="flow")
-    assert np.max(np.abs(grouped.S - joint.S)) <= 1e-5 * np.max(np.abs(joint.S))
-    assert np.max(np.abs(grouped.b - joint.b)) <= 1e-5 * np.max(np.abs(joint.b))
+    assert np.max(np.abs(grouped.S - joint.S)) <= 1e-4 * np.max(np.abs(joint.S))
+    assert np.max(np.abs(grouped.b - joint.b)) <= 1e-4 * np.max(np.abs(joint.b))
     assert not np.array_equal(grouped.b, joint.b)  # different systems, different (tolerance-level) steps
 
 
