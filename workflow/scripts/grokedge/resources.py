@@ -31,20 +31,21 @@ import os
 
 BASE_MB = 300.0
 DRAW_NS = 15.0  # per element: a standard normal, scaled (numpy's ziggurat)
-PASS_NS = 0.45  # per float64 element of one pass over X from memory (float32 storage: half)
+PASS_NS = 0.8  # per float64 element of one streamed pass over X, one thread (float32 storage: half)
 RESIDENT_NS = 0.12  # per element of one pass over a block that stays in cache
 PER_RHS_S = 6e-5  # Python and solver overhead per right-hand side and group
 WARMUP = 100
-STREAM_MIN_BYTES = 64 * 2**20  # as grokedge.train.STREAM_MIN_BYTES (kept equal by a test)
+STREAM_MIN_BYTES = 6 * 2**20  # as grokedge.train.STREAM_MIN_BYTES (kept equal by a test)
 GROUP_BYTES = 6 * 2**20  # as grokedge.train.FLOW_GROUP_BYTES
 
 
 def rhs_count(horizon: float) -> tuple[float, float]:
-    """(all, corrected) right-hand sides of the flow solver to ``horizon`` epochs (rtol 1e-5, measured at
-    N = 400 ... 4*10^4): ~500 up to epoch 10^4 (the corrected stretch), then ~150 per decade."""
+    """(all, corrected) right-hand sides of the flow solver to ``horizon`` epochs (default rtol 3e-6; measured
+    at N = 400: 415 to epoch 10^4, then ~165 per decade; N = 4000: 994 to 10^6): ~500 up to epoch 10^4 (the
+    corrected stretch), then ~200 per decade."""
     decades = max(0.0, math.log10(max(horizon, 1.0)) - 4.0)
     corrected = 500.0 * min(1.0, math.log10(max(horizon, 100.0)) / 4.0)
-    return corrected + 150.0 * decades, corrected
+    return corrected + 200.0 * decades, corrected
 
 
 def checkpoints(horizon: float, per_decade: int) -> int:
@@ -52,10 +53,12 @@ def checkpoints(horizon: float, per_decade: int) -> int:
 
 
 def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
-           per_decade: int = 10) -> float:
-    """Peak resident memory of a train job in MiB (see the module docstring)."""
+           per_decade: int = 20, data_copies: int = 2, float32: bool = False) -> float:
+    """Peak resident memory of a train job in MiB (see the module docstring). ``data_copies``: 2 in the
+    pipeline's train stage (the realisations and their stacked array), 1 for a caller holding X once (e.g.
+    ``benchmarks.paper_size``); ``float32``: X stored in float32."""
     R, K = realisations, checkpoints(horizon, per_decade)
-    elems = 2.0 * R * N * d + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
+    elems = data_copies * R * N * d * (0.5 if float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
     if solver in ("gd", "adam"):
         elems += R * N * (d + 1)
     if n_test:
@@ -64,8 +67,9 @@ def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_tes
 
 
 def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
-              float32: bool = False) -> float:
-    """Wall time of a train job in seconds on one idle core (see the module docstring)."""
+              float32: bool = False, threads: int = 1) -> float:
+    """Wall time of a train job in seconds on idle cores (see the module docstring); ``threads`` (GD's split of
+    the realisations, the streamed flow's split of the rows) is counted at 1.7x for two, as measured."""
     R, work = realisations, realisations * N * d
     draw = DRAW_NS * 1e-9 * (work + R * n_test * d)
     streamed = float32 or 8 * N * d >= STREAM_MIN_BYTES
@@ -76,9 +80,9 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
         total, corrected = rhs_count(horizon)
         groups = R if streamed else max(1, math.ceil(8 * R * N * (d + 1) / GROUP_BYTES))
         per_rhs = 1.0 if streamed else 2.0
-        train = (2.0 * min(WARMUP, horizon) * pass_s + (corrected * 2.0 * per_rhs + (total - corrected) * per_rhs)
-                 * pass_s + total * groups * PER_RHS_S)
-    return 1.5 + draw + train
+        train = ((min(WARMUP, horizon) + corrected) * 2.0 * per_rhs + (total - corrected) * per_rhs) * pass_s
+        train += total * groups * PER_RHS_S
+    return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
 
 
 def machine_mb() -> float:

@@ -254,9 +254,11 @@ FLOW_LOSSES = {
     "logistic": (expit, lambda z, p: p * (1.0 - p)),
 }
 
-# Data of at least this many bytes per realisation are streamed in row blocks by ``_Streamed`` (no bias column
-# appended, one memory pass per gradient, split over threads); smaller data use batched matmuls over a group.
-STREAM_MIN_BYTES = 64 * 2**20
+# Data of at least this many bytes per realisation (more than a cache-sized group) are streamed in row blocks by
+# ``_Streamed`` (no bias column appended, one memory pass per gradient, split over threads); smaller data use
+# batched matmuls over a group. Measured at N = 4000, d = 1920 to 10^6 epochs: streamed 1.4x faster than
+# batched on one thread, and 1.8x faster again on two.
+STREAM_MIN_BYTES = 6 * 2**20
 _STREAM_BLOCK_BYTES = 2**20  # float64 bytes of one row block: stays in a core's cache between its two gemv
 
 
