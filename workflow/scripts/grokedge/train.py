@@ -480,7 +480,7 @@ def _rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
 def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: float = 1e4, rtol: float = 3e-6,
                   atol: float = 3e-9, first_realisation: int = 0, c=None, loss: str = "logistic",
                   epoch_offset: float = 0.0, horizon: float | None = None, threads: int = 1,
-                  method: str = "rkc") -> Trajectory:
+                  method: str = "rkc", norm: str = "state") -> Trajectory:
     """Integrate the gradient flow in t = lr * epoch with RKC (``_rkc``), with the modified-equation correction
     (see the module docstring) up to epoch ``correction_epochs`` and without it afterwards.
 
@@ -493,7 +493,8 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
     so every realisation is integrated to the requested tolerance. X may be float32 (then it is not copied
     and products accumulate in float64); a realisation of at least STREAM_MIN_BYTES is streamed in row blocks
     over ``threads`` threads. ``epoch_offset`` and ``horizon`` only label the progress log (epochs of the whole
-    run, e.g. after a GD warm-up).
+    run, e.g. after a GD warm-up). ``method``: "rkc", or a ``scipy.integrate.solve_ivp`` method (e.g. "DOP853",
+    the solver before RKC, kept for comparison); ``norm``: "state" (``_flow_group``) or "abs" (componentwise).
     """
     if loss not in FLOW_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(FLOW_LOSSES)}")
@@ -517,7 +518,7 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
         y0 = np.concatenate([S0[lo:hi], b0[lo:hi, None]], axis=1)
         try:
             Y[lo:hi] = _flow_group(op, y0, lr, epochs, correction_epochs, rtol, atol, first_realisation + lo,
-                                   epoch_offset, horizon, method)
+                                   epoch_offset, horizon, method, norm)
         finally:
             if streamed:
                 op.close()
@@ -616,7 +617,7 @@ SOLVERS = ("gd", "adam", "flow")
 
 def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_warmup: int = 100,
           correction_epochs: float = 1e4, betas=(0.9, 0.999), first_realisation: int = 0, c=None,
-          threads: int = 1) -> Trajectory:
+          threads: int = 1, flow_options: dict | None = None) -> Trajectory:
     """Run one solver over the checkpoint epochs.
 
     ``flow`` takes the first ``gd_warmup`` epochs as exact GD steps (there a step of size eta is not small
@@ -624,7 +625,8 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
     modified gradient flow from the GD state up to epoch ``correction_epochs`` and the plain flow after it:
     the result tracks GD to better than 1e-3 at every checkpoint.
     ``threads`` splits the realisations of the GD steps (``gd``, ``adam`` and the ``flow`` warm-up) over that many
-    threads; results are bitwise independent of it.
+    threads; results are bitwise independent of it. ``flow_options``: further keywords of ``gradient_flow``
+    (rtol, atol, method, norm).
     """
     epochs = np.asarray(epochs, dtype=float)
     if solver in ("gd", "adam"):
@@ -648,7 +650,7 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
         return Trajectory(epochs, head.S[:, keep], head.b[:, keep])
     tail = gradient_flow(X, head.S[:, -1], head.b[:, -1], lr, np.concatenate([[0.0], late - warm]),
                          correction_epochs=correction_epochs - warm, first_realisation=first_realisation, c=c,
-                         epoch_offset=warm, horizon=epochs[-1], threads=threads)
+                         epoch_offset=warm, horizon=epochs[-1], threads=threads, **(flow_options or {}))
     keep = np.isin(head.epochs, early)
     return Trajectory(epochs, np.concatenate([head.S[:, keep], tail.S[:, 1:]], axis=1),
                       np.concatenate([head.b[:, keep], tail.b[:, 1:]], axis=1))
