@@ -650,7 +650,8 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
     early = epochs[epochs <= warm]
     head_epochs = np.unique(np.append(early, warm))
     if _streamed(X):  # large data: GD steps on the streamed operator (no copy of X with a bias column)
-        head = _streamed_descent(X, S0, b0, lr, head_epochs, c, threads, first_realisation)
+        head = _streamed_descent(X, S0, b0, lr, head_epochs, c, threads, first_realisation,
+                                 loss=(flow_options or {}).get("loss", "logistic"))
     else:
         head = gradient_descent(X, S0, b0, lr, head_epochs, first_realisation=first_realisation, c=c,
                                 threads=threads)
