@@ -12,7 +12,7 @@ rule train:
     benchmark:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{cell}}/block{{block}}.tsv"
     # GD and Adam split a block's realisations over threads (bitwise identical for any count); the flow
-    # solver integrates cache-sized groups one after the other, and streams a large realisation over 2 threads
+    # solver integrates cache-sized groups one after the other and streams large realisations (one thread)
     threads: train_threads
     resources:
         mem_mb=train_mem_mb,
