@@ -9,11 +9,12 @@ from threadpoolctl import threadpool_limits
 
 from ._util import Report, fmt_time, load_average, machine_lines
 
-PARTS = ("kernel", "flow", "long", "pipeline")
+PARTS = ("kernel", "flow", "long", "resources", "pipeline")
 DESCRIPTION = {
     "kernel": "GD kernel vs its floor (bare gemv) and a naive loop",
     "flow": "flow solver vs GD to 1e5 epochs, time and agreement",
     "long": "flow solver to 1e9 epochs: epochs per second per realisation",
+    "resources": "the train cost model (grokedge.resources) against measured jobs' wall time and peak RSS",
     "pipeline": "whole default pipeline cold and no-op rerun (~8 min)",
 }
 
@@ -52,6 +53,10 @@ def main(argv=None) -> int:
             from . import flow
 
             flow.run_long(rep, repeat=args.repeat)
+    if "resources" in parts:
+        from . import resources
+
+        resources.run(rep)
     if "pipeline" in parts:
         from . import pipeline
 

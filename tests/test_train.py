@@ -57,7 +57,8 @@ def test_stopping_the_correction_at_1e4_epochs_is_negligible_to_1e9(lam):
 
 
 def test_flow_groups_cover_the_block_and_agree_with_one_system(monkeypatch):
-    """Integrating a block in groups gives the same states as one system, to the solver tolerance."""
+    """Integrating a block in groups gives the same states as one system, to the solver tolerance (rtol 1e-5
+    per step: 1e-4 over the run)."""
     from grokedge import train as train_mod
 
     X, S0 = _block(0.48, [41, 42, 43])
@@ -69,8 +70,8 @@ def test_flow_groups_cover_the_block_and_agree_with_one_system(monkeypatch):
     monkeypatch.setattr(train_mod, "FLOW_GROUP_BYTES", 3 * grouped_bytes)
     assert train_mod.flow_groups(3, N, X.shape[2]) == [(0, 3)]
     joint = train(X, S0, 0.0, LR, epochs, solver="flow")
-    assert np.max(np.abs(grouped.S - joint.S)) <= 1e-5 * np.max(np.abs(joint.S))
-    assert np.max(np.abs(grouped.b - joint.b)) <= 1e-5 * np.max(np.abs(joint.b))
+    assert np.max(np.abs(grouped.S - joint.S)) <= 1e-4 * np.max(np.abs(joint.S))
+    assert np.max(np.abs(grouped.b - joint.b)) <= 1e-4 * np.max(np.abs(joint.b))
     assert not np.array_equal(grouped.b, joint.b)  # different systems, different (tolerance-level) steps
 
 
@@ -154,3 +155,67 @@ def test_noisy_bias_flow_agrees_with_gd_and_gradient_is_exact():
     one = gradient_descent(X, S0, 0.0, 0.004, np.array([0.0, 1.0]), c=c)
     p = 1 / (1 + np.exp(-(r.X @ r.S0)))
     assert one.b[0, 1] == pytest.approx(-0.004 * np.mean(p * r.c), rel=1e-12)
+
+
+def test_streamed_operator_matches_the_batched_one_and_float32_storage_is_below_the_agreement_bound(monkeypatch):
+    """The row-streamed gradient (no bias-column copy, threads over row blocks) equals the batched one to
+    rounding, with and without the O(eta) correction; X stored in float32 (products in float64) moves the
+    trajectory by far less than the 1e-3 agreement bound with GD."""
+    from grokedge import train as train_mod
+    from grokedge.data import realisation as make
+
+    r = make(300, 144, SIGMA, 7, bias_noise=0.3)
+    w = np.concatenate([r.S0 * 5, [-0.7]])[None]
+    batched = train_mod._Batched(r.X[None], r.c[None], "logistic")
+    monkeypatch.setattr(train_mod, "_STREAM_BLOCK_BYTES", 8 * 144 * 7)  # 7 rows a block: many blocks
+    for threads in (1, 2):
+        op = train_mod._Streamed(r.X, r.c, "logistic", threads)
+        for half_eta in (0.0, 0.005):
+            assert np.allclose(op.grad(w, half_eta), batched.grad(w, half_eta), rtol=1e-12, atol=1e-15)
+        op.close()
+    X, S0 = _block(0.48, [51])
+    epochs = checkpoint_epochs(1e6, 5)
+    f64 = train(X, S0, 0.0, LR, epochs, solver="flow")
+    monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)  # every realisation streamed, GD warm-up included
+    streamed = train(X, S0, 0.0, LR, epochs, solver="flow", threads=2)
+    f32 = train(X.astype(np.float32), S0, 0.0, LR, epochs, solver="flow")
+    nz = epochs > 0
+    for other, bound in ((streamed, 1e-4), (f32, 1e-4)):
+        assert np.max(np.abs(other.b[:, nz] - f64.b[:, nz]) / np.abs(f64.b[:, nz])) <= bound
+        s, s64 = np.linalg.norm(other.S, axis=-1), np.linalg.norm(f64.S, axis=-1)
+        assert np.max(np.abs(s - s64) / s64) <= bound
+
+
+def test_streamed_flow_agrees_with_gd(monkeypatch):
+    """The streamed path (as for paper-size data) against step-by-step GD, at the tolerances above."""
+    from grokedge import train as train_mod
+
+    X, S0 = _block(0.48, [61])
+    epochs = checkpoint_epochs(2e4, 10)
+    gd = train(X, S0, 0.0, LR, epochs, solver="gd")
+    monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)
+    fl = train(X, S0, 0.0, LR, epochs, solver="flow", threads=2)
+    og, of = _observables(gd), _observables(fl)
+    nz = epochs > 0
+    assert np.max(np.abs(og["gen_acc"] - of["gen_acc"])) <= 1e-3
+    for key in ("gen_loss", "s_norm", "b"):
+        assert np.max(np.abs(og[key][:, nz] - of[key][:, nz]) / np.abs(og[key][:, nz])) <= 1e-3, key
+
+
+def test_flow_log_names_realisations_and_absolute_epochs_of_the_horizon(caplog):
+    """After the GD warm-up the flow's log counts epochs of the whole run, up to the true horizon."""
+    X, S0 = _block(0.3, [5])
+    with caplog.at_level("INFO", logger="grokedge.train"):
+        train(X, S0, 0.0, LR, checkpoint_epochs(1e5, 5), solver="flow", first_realisation=3)
+    text = caplog.text
+    assert "realisation 3: flow reached epoch 1e+05 of 1e+05" in text
+    assert "9.99e+04" not in text
+    assert "GD warm-up reached epoch 100 of 1e+05" in text
+
+
+def test_unknown_flow_loss_is_refused():
+    X, S0 = _block(0.3, [5])
+    from grokedge.train import gradient_flow
+
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of"):
+        gradient_flow(X, S0, 0.0, LR, np.array([0.0, 10.0]), loss="hinge")

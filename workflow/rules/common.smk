@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # al
 
 from grokedge.config import (ConfigError, DATA_KEYS, SEPARABILITY_KEYS, canonical_params, cell_params, cells,
                              config_hash, results_dir, validate_config)
+from grokedge import resources as resources_model
 
 if " " in sys.executable:
     # Snakemake starts each job as `<python> -m snakemake ...` through the shell without quoting the interpreter
@@ -77,26 +78,33 @@ def block_work(wildcards):
     return min(config["block_size"], c["realisations"]) * c["N"] * c["d"]
 
 
-def train_mem_mb(wildcards):
-    """The block's X, the solvers' working copy of it (GD: X with the bias column), the checkpoint states, and
-    headroom for Python and numpy."""
+def _train_job(wildcards):
+    """The cost model's arguments for one train job (grokedge.resources)."""
     exp = config["experiments"][wildcards.experiment]
-    extra = (
-        exp["n_test"] * CELL_BY_ID[(wildcards.experiment, wildcards.cell)]["d"] if exp["test_set"] == "sampled" else 0
-    )
-    return 500 + int(3 * 8 * (block_work(wildcards) + extra) / 2**20)
+    c = CELL_BY_ID[(wildcards.experiment, wildcards.cell)]
+    return dict(N=c["N"], d=c["d"], realisations=min(config["block_size"], c["realisations"]), solver=exp["solver"],
+                horizon=exp["horizon"], n_test=exp["n_test"] if exp["test_set"] == "sampled" else 0)
+
+
+def train_threads(wildcards):
+    """GD and Adam split a block's realisations over 2 threads (bitwise identical for any count); the flow
+    solver runs on one (a streamed realisation is memory-bound: N = 4000, d = 1920 to 1e9 epochs took 11.3 s
+    on one thread and on two, idle machine)."""
+    return 1 if _train_job(wildcards)["solver"] == "flow" else 2
+
+
+def train_mem_mb(wildcards):
+    """MiB: the cost model's peak (grokedge.resources.mem_mb) plus 25%. A job that cannot fit this machine
+    (or $GROKEDGE_MEM_MB) is refused here, before anything runs, naming the cell and its size."""
+    mem = 1.25 * resources_model.mem_mb(**_train_job(wildcards))
+    resources_model.check_fits(f"{wildcards.experiment}/{wildcards.cell}", mem)
+    return int(mem)
 
 
 def train_runtime(wildcards):
-    """Minutes, from the measured cost model: a pass over X is memory-bound at ~1 ns per float64 element; GD
-    makes 2 passes per epoch, the flow solver ~700 right-hand sides per decade of epochs at up to 4 passes each.
-    Three times that, plus ten minutes, leaves room for a slower node."""
-    exp = config["experiments"][wildcards.experiment]
-    if exp["solver"] == "flow":
-        passes = 4 * 700 * max(1.0, math.log10(exp["horizon"]))
-    else:
-        passes = 2 * exp["horizon"]
-    return 10 + int(3 * passes * block_work(wildcards) * 1e-9 / 60)
+    """Minutes: three times the cost model's wall time (grokedge.resources.runtime_s) plus ten minutes, which
+    leaves room for a slower or busier node."""
+    return 10 + int(3 * resources_model.runtime_s(**_train_job(wildcards), threads=train_threads(wildcards)) / 60)
 
 
 # -- one folder per configuration ---------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ rule train:
     conda:
         "../../envs/grokedge.yaml"
     # GD and Adam split a block's realisations over threads (bitwise identical for any count); the flow
-    # solver integrates cache-sized groups of realisations one after the other
-    threads: lambda wc: 1 if config["experiments"][wc.experiment]["solver"] == "flow" else 2
+    # solver integrates cache-sized groups one after the other and streams large realisations (one thread)
+    threads: train_threads
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,

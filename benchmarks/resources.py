@@ -1,0 +1,60 @@
+"""Part 5: the cost model of a train job (grokedge.resources) against measured jobs.
+
+Each job runs in its own process as the pipeline's train stage does (realisations drawn, stacked, trained by
+the flow solver with the streamed operator where it applies) and reports its wall time and peak RSS; the model's
+prediction is printed beside it. The model is for idle cores: other load inflates the measured times (the load
+average is printed), not the memory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from grokedge import resources
+
+from ._util import Report, load_average
+
+_JOB = """
+import json, resource, sys, time
+import numpy as np
+from threadpoolctl import threadpool_limits
+from grokedge.data import realisation
+from grokedge.train import checkpoint_epochs, train
+N, d, R, horizon, threads = {N}, {d}, {R}, {horizon}, {threads}
+t0 = time.perf_counter()
+reals = [realisation(N, d, 5.0, 100 + r) for r in range(R)]
+X, S0 = np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
+with threadpool_limits(1):
+    train(X, S0, 0.0, 0.01, checkpoint_epochs(horizon, 20), solver="flow", threads=threads)
+print(json.dumps({{"wall": time.perf_counter() - t0,
+                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+JOBS = ((400, 192, 40, 1e9, 1), (2000, 960, 1, 1e6, 2), (4000, 1920, 1, 1e6, 2))
+
+
+def measure(N, d, R, horizon, threads) -> dict:
+    code = _JOB.format(N=N, d=d, R=R, horizon=horizon, threads=threads)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(rep: Report, jobs=JOBS) -> list[dict]:
+    rep.section("5. Cost model (grokedge.resources) against measured train jobs")
+    rep.note(f"{load_average()} before the jobs; times are for idle cores in the model")
+    rows = []
+    for N, d, R, horizon, threads in jobs:
+        t0 = time.perf_counter()
+        m = measure(N, d, R, horizon, threads)
+        kw = dict(N=N, d=d, realisations=R, solver="flow", horizon=horizon)
+        mem, wall = resources.mem_mb(**kw), resources.runtime_s(**kw, threads=threads)
+        rep.row(f"N={N} d={d} R={R} to {horizon:.0e}: RSS measured / model (MB)",
+                f"{m['rss_mb']:7.0f} / {mem:7.0f}  ({m['rss_mb'] / mem:4.2f})")
+        rep.row("   wall measured / model (s)", f"{m['wall']:7.1f} / {wall:7.1f}  ({m['wall'] / wall:4.2f})")
+        rows.append({"N": N, "d": d, "R": R, "horizon": horizon, **m, "model_mb": mem, "model_s": wall,
+                     "elapsed": time.perf_counter() - t0})
+    rep.note(f"{load_average()} after the jobs")
+    return rows

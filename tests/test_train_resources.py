@@ -1,0 +1,36 @@
+"""The cost model of a train job (grokedge.resources): consistency with the solver and the memory refusal."""
+
+import pytest
+
+from grokedge import resources, train
+
+
+def test_constants_follow_the_solver():
+    assert resources.STREAM_MIN_BYTES == train.STREAM_MIN_BYTES
+    assert resources.GROUP_BYTES == train.FLOW_GROUP_BYTES
+
+
+def test_a_job_too_big_for_the_machine_is_refused_with_cell_and_size():
+    mem = resources.mem_mb(N=40000, d=19200, realisations=1, solver="flow", horizon=1e9, n_test=10000)
+    assert mem > 12 * 1024  # two float64 copies of a 6.1 GB X, and the test set
+    with pytest.raises(resources.ResourceError) as err:
+        resources.check_fits("training_curves/N40000_d19200_sigma5_lr0.01", mem, available_mb=8 * 1024)
+    msg = str(err.value)
+    assert "cell training_curves/N40000_d19200_sigma5_lr0.01" in msg
+    assert f"{mem / 1024:.1f} GB" in msg and "8.0 GB" in msg and "block_size" in msg
+    resources.check_fits("small", 500.0, available_mb=8 * 1024)  # fits: no error
+
+
+def test_machine_memory_can_be_set_for_a_cluster_node(monkeypatch):
+    monkeypatch.setenv("GROKEDGE_MEM_MB", "64000")
+    assert resources.machine_mb() == 64000.0
+    monkeypatch.delenv("GROKEDGE_MEM_MB")
+    assert resources.machine_mb() > 0
+
+
+def test_the_flow_costs_log_horizon_and_gd_the_horizon():
+    kw = dict(N=400, d=192, realisations=40)
+    flow = [resources.runtime_s(**kw, solver="flow", horizon=h) for h in (1e5, 1e9)]
+    gd = [resources.runtime_s(**kw, solver="gd", horizon=h) for h in (1e5, 1e6)]
+    assert flow[1] < 3 * flow[0]
+    assert gd[1] > 8 * gd[0]

@@ -1,0 +1,117 @@
+"""Cost model of a train job (one block of realisations of one cell): peak memory and wall time.
+
+Memory (MiB) is the sum of what the job holds at its peak, in float64 unless said otherwise:
+
+    base                          interpreter, numpy, scipy, pandas, pyarrow           BASE_MB
+    data                          the block's X as loaded by the train stage: the list   2 R N d
+                                  of realisations and the stacked (R, N, d) array
+    GD / Adam working copy        U = [X, c] (R, N, d + 1)                               R N (d + 1)
+    flow                          streamed (big data) or batched groups: no copy of X;   R K (d + 1) (x 3)
+                                  the checkpoint states, their copy and the metrics'
+    metrics                       the margins at every checkpoint, a few temporaries     4 R N K
+    sampled test set              R n_test d, plus the draw's temporary                  (R + 1) n_test d
+
+with K the number of checkpoints. Runtime (seconds) counts passes over the data, each costing PASS_NS per
+element (memory-bound) or, for data that stay in the cache (the GD kernel's resident mode, the flow's batched
+groups), RESIDENT_NS per element, plus the data's generation (DRAW_NS per element) and a fixed start-up:
+
+    GD / Adam   2 * horizon passes over each realisation (X w and p^T X)
+    flow        warm-up (100 GD steps) + RHS(horizon) right-hand sides, RHS_CORRECTED of them with the
+                O(eta) correction (2 passes), the rest 1 pass (streamed) or 2 (batched), and PER_RHS_S of Python
+                per right-hand side and group
+
+The constants are measured (``python -m benchmarks.resources`` prints model against measurement for jobs of
+several sizes); ``mem_mb`` and ``runtime_min`` of the Snakemake rule add a safety factor on top.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+BASE_MB = 200.0  # measured: a train job with numpy, scipy, pandas and pyarrow loaded, ~0.2 GB
+DRAW_NS = 15.0  # per element: a standard normal, scaled (numpy's ziggurat)
+PASS_NS = 0.8  # per float64 element of one streamed pass over X, one thread (float32 storage: half)
+RESIDENT_NS = 0.12  # per element of one pass over a block that stays in cache
+PER_RHS_S = 6e-5  # Python and solver overhead per right-hand side and group
+WARMUP = 100
+STREAM_MIN_BYTES = 6 * 2**20  # as grokedge.train.STREAM_MIN_BYTES (kept equal by a test)
+GROUP_BYTES = 6 * 2**20  # as grokedge.train.FLOW_GROUP_BYTES
+
+
+def rhs_count(horizon: float) -> tuple[float, float]:
+    """(all, corrected) right-hand sides of the flow solver to ``horizon`` epochs (default rtol 3e-6; measured
+    at N = 400: 415 to epoch 10^4, then ~165 per decade; N = 4000: 994 to 10^6): ~500 up to epoch 10^4 (the
+    corrected stretch), then ~200 per decade."""
+    decades = max(0.0, math.log10(max(horizon, 1.0)) - 4.0)
+    corrected = 500.0 * min(1.0, math.log10(max(horizon, 100.0)) / 4.0)
+    return corrected + 200.0 * decades, corrected
+
+
+def checkpoints(horizon: float, per_decade: int) -> int:
+    return int(per_decade * math.log10(max(horizon, 10.0))) + 10
+
+
+def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
+           per_decade: int = 20, data_copies: int = 2, float32: bool = False) -> float:
+    """Peak resident memory of a train job in MiB (see the module docstring). ``data_copies``: 2 in the
+    pipeline's train stage (the realisations and their stacked array), 1 for a caller holding X once (e.g.
+    ``benchmarks.paper_size``); ``float32``: X stored in float32."""
+    R, K = realisations, checkpoints(horizon, per_decade)
+    elems = data_copies * R * N * d * (0.5 if float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
+    if solver in ("gd", "adam"):
+        elems += R * N * (d + 1)
+    if n_test:
+        elems += (R + 1) * n_test * d
+    return BASE_MB + 8.0 * elems / 2**20
+
+
+def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
+              float32: bool = False, threads: int = 1) -> float:
+    """Wall time of a train job in seconds on idle cores (see the module docstring); ``threads`` (GD's split of
+    the realisations, the streamed flow's split of the rows) is counted at 1.7x for two, as measured."""
+    R, work = realisations, realisations * N * d
+    draw = DRAW_NS * 1e-9 * (work + R * n_test * d)
+    streamed = float32 or 8 * N * d >= STREAM_MIN_BYTES
+    pass_s = (PASS_NS * (0.5 if float32 else 1.0) if streamed else RESIDENT_NS) * 1e-9 * work
+    if solver in ("gd", "adam"):
+        train = 2.0 * horizon * pass_s * (PASS_NS / RESIDENT_NS if 8 * N * d > GROUP_BYTES else 1.0)
+    else:
+        total, corrected = rhs_count(horizon)
+        groups = R if streamed else max(1, math.ceil(8 * R * N * (d + 1) / GROUP_BYTES))
+        per_rhs = 1.0 if streamed else 2.0
+        train = ((min(WARMUP, horizon) + corrected) * 2.0 * per_rhs + (total - corrected) * per_rhs) * pass_s
+        train += total * groups * PER_RHS_S
+    return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
+
+
+def machine_mb() -> float:
+    """Memory a job may use on this machine: $GROKEDGE_MEM_MB if set (e.g. a cluster node's size), else
+    MemTotal from /proc/meminfo; inf where neither is known."""
+    env = os.environ.get("GROKEDGE_MEM_MB")
+    if env:
+        return float(env)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return math.inf
+
+
+class ResourceError(ValueError):
+    """A job that cannot fit the machine."""
+
+
+def check_fits(cell: str, mem_mb: float, available_mb: float | None = None) -> None:
+    """Refuse, before it starts, a job whose modelled peak memory exceeds ``available_mb`` (default:
+    ``machine_mb()``), with a message naming the cell, the size and the ways out."""
+    available = machine_mb() if available_mb is None else available_mb
+    if mem_mb > available:
+        raise ResourceError(
+            f"cell {cell}: a train job needs about {mem_mb / 1024:.1f} GB of memory (cost model, "
+            f"grokedge.resources) but this machine has {available / 1024:.1f} GB: lower N, d or block_size for this "
+            f"experiment, use the sampled test set only where needed, or run it on a larger node "
+            f"(profiles/slurm; GROKEDGE_MEM_MB sets the memory a job may use)")
