@@ -9,12 +9,13 @@ from threadpoolctl import threadpool_limits
 
 from ._util import Report, fmt_time, load_average, machine_lines
 
-PARTS = ("kernel", "flow", "long", "pipeline")
+PARTS = ("kernel", "flow", "long", "pipeline", "separability")
 DESCRIPTION = {
     "kernel": "GD kernel vs its floor (bare gemv) and a naive loop",
     "flow": "flow solver vs GD to 1e5 epochs, time and agreement",
     "long": "flow solver to 1e9 epochs: epochs per second per realisation",
     "pipeline": "whole default pipeline cold and no-op rerun (~8 min)",
+    "separability": "certified separability decision per set vs the earlier cold LP; jobs of a cold run",
 }
 
 
@@ -52,6 +53,8 @@ def main(argv=None) -> int:
             from . import flow
 
             flow.run_long(rep, repeat=args.repeat)
+        if "separability" in parts:
+            __import__("benchmarks.separability", fromlist=["run"]).run(rep, repeat=min(args.repeat, 2))
     if "pipeline" in parts:
         from . import pipeline
 

@@ -4,6 +4,7 @@ index, each returning a tidy DataFrame. The Snakemake scripts only read params, 
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,56 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
         log.info("%s realisation %d: separable=%s (%s, LP solves %d)", params["cell"], row.realisation, sep,
                  res.certificate, res.lp_solves)
     return pd.DataFrame(rows)
+
+
+# What a block's separability table depends on (besides the seeds' checksums and the code): the cell's data
+# parameters, never its training settings, so changing a horizon or a solver recomputes no LP.
+SEPARABILITY_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "root_seed", "block_size",
+                     "realisations", "s0_norm", "s_inf")
+
+
+def _separability_code_hash() -> str:
+    """SHA-256 of the code behind a separability table (this module and separability.py)."""
+    import hashlib
+    import inspect
+
+    h = hashlib.sha256()
+    for mod in (separability, data, sys.modules[__name__]):
+        h.update(inspect.getsource(mod).encode())
+    return h.hexdigest()
+
+
+def separability_cache_key(params: dict, manifest: pd.DataFrame) -> str:
+    """Identifies a block's separability table: its data parameters, its realisations' checksums, the code."""
+    import hashlib
+    import json
+
+    payload = {"params": {k: params.get(k) for k in SEPARABILITY_KEYS},
+               "x_sha256": manifest.x_sha256.tolist(), "code": _separability_code_hash()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
+    """``separability_block``, reused from ``cache_path`` when that holds a table with the same cache key
+    (-> (table, True)), else computed and stored there (-> (table, False)). The cache lets one job cover a
+    whole experiment while a changed cell still recomputes only its own LPs."""
+    from pathlib import Path
+
+    from .io import read_table, table_metadata, write_table
+
+    key = separability_cache_key(params, manifest)
+    cache_path = Path(cache_path)
+    if cache_path.exists():
+        try:
+            if table_metadata(cache_path).get("cache_key") == key:
+                return read_table(cache_path, "separability"), True
+        except ValueError:
+            log.warning("ignoring unreadable cache %s", cache_path)
+    table = separability_block(params, manifest)
+    for tmp in cache_path.parent.glob(f".{cache_path.name}.*.tmp"):  # left by a job killed mid-write
+        tmp.unlink(missing_ok=True)
+    write_table(table, cache_path, "separability", {"cache_key": key})
+    return table, False
 
 
 def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
