@@ -224,3 +224,12 @@ def test_decision_is_scale_independent(factor):
 def test_decide_refuses_empty_scale():
     with pytest.raises(ValueError, match="max"):
         decide(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_s_inf_is_scale_covariant(factor):
+    """S_inf(c X) = S_inf(X) / c and m is unchanged: the Newton solver does not under- or overflow."""
+    X = 5 * np.random.default_rng(12).standard_normal((60, 20))
+    ref, lim = inseparable_limit(X), inseparable_limit(X * factor)
+    assert np.allclose(lim.s_inf * factor, ref.s_inf, rtol=1e-8, atol=0)
+    assert lim.m == pytest.approx(ref.m, rel=1e-10)

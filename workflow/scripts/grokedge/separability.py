@@ -301,7 +301,17 @@ def inseparable_limit(X: np.ndarray, gtol: float = 1e-10, max_iter: int = 500) -
     when the origin is inside the hull (inseparable set), so the minimiser exists and Newton converges
     quadratically near it; the stopping rule is |grad F| <= gtol * max_i |x_i|.
     Raises ValueError for a separable set (F is unbounded below there).
+
+    Newton runs on X * 2^-e (max |x_ij| in [1/2, 1)), so that X * 1e-300 or X * 1e300 neither underflow nor
+    overflow the Hessian; scaling by a power of two is exact, so for ordinary data the result is bit for bit
+    the one on X itself (S_inf scales by 2^-e, the gradient norm by 2^e, m is unchanged).
     """
+    e = _power_of_two_scale(X)
+    lim = _newton_s_inf(np.ldexp(X, -e), gtol, max_iter)
+    return InseparableLimit(np.ldexp(lim.s_inf, -e), lim.m, float(np.ldexp(lim.grad_norm, e)), lim.iterations)
+
+
+def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit:
     n, d = X.shape
     S = np.zeros(d)
     scale = float(np.linalg.norm(X, axis=1).max())
