@@ -142,7 +142,7 @@ def run_jobs(rep: Report) -> dict:
     rep.section("6. Jobs of a cold default run (snakemake -n on config.yaml; nothing is run)")
     c = count_jobs()
     rep.row("cell x block units", f"{c['blocks']:8d}")
-    rep.row("separability jobs (one per experiment, with the manifests)", f"{c['separability_jobs']:8d}")
+    rep.row("separability jobs (per experiment chunk, with the manifests)", f"{c['separability_jobs']:8d}")
     rep.row("Python processes now (jobs minus the local 'all')", f"{c['processes']:8d}")
     rep.row("earlier layout: + a dataset and a separability job per block", f"{c['earlier_processes']:8d}")
     rep.ratio("processes: earlier / now", c["earlier_processes"] / c["processes"])

@@ -94,13 +94,13 @@ def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     cells = {c for _, c in jobs if c}
     assert cells == {"N40_d24_sigma5_lr0.01"}
     # one grouped job writes the experiment's manifests and separability tables; only the new cell trains
-    assert {r for r, _ in jobs} == {"separability_lambda_sweep", "train", "aggregate", "plot"}
+    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train", "aggregate", "plot"}
     # run it (in a copy: the other tests need the smoke state): the grouped job computes the new cell's LPs
     # only and reads every other block from its cache; afterwards nothing is left to do
     work = tmp_path / "changed"
     subprocess.run(["cp", "-a", str(smoke_run), str(work)], check=True)
     snakemake(work, "--cores", "2", *SMOKE, "--configfile", str(preset))
-    log = (work / "results/logs/separability/lambda_sweep.log").read_text()
+    log = (work / "results/logs/separability/lambda_sweep_0.log").read_text()
     computed = set(re.findall(r"(N\S+) block \d+: computed", log))
     cached = set(re.findall(r"(N\S+) block \d+: from cache", log))
     assert computed == {"N40_d24_sigma5_lr0.01"}, log[-2000:]
