@@ -10,7 +10,6 @@ configfile: Path(workflow.current_basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
 include: "workflow/rules/separability.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"

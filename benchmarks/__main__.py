@@ -9,13 +9,14 @@ from threadpoolctl import threadpool_limits
 
 from ._util import Report, fmt_time, load_average, machine_lines
 
-PARTS = ("kernel", "flow", "long", "resources", "pipeline")
+PARTS = ("kernel", "flow", "long", "resources", "separability", "pipeline")
 DESCRIPTION = {
     "kernel": "GD kernel vs its floor (bare gemv) and a naive loop",
     "flow": "flow solver vs GD to 1e5 epochs, time and agreement",
     "long": "flow solver to 1e9 epochs: epochs per second per realisation",
     "resources": "the train cost model (grokedge.resources) against measured jobs' wall time and peak RSS",
     "pipeline": "whole default pipeline cold and no-op rerun (~8 min)",
+    "separability": "certified separability decision per set vs the earlier cold LP; jobs of a cold run",
 }
 
 
@@ -57,6 +58,10 @@ def main(argv=None) -> int:
         from . import resources
 
         resources.run(rep)
+    if "separability" in parts:
+        from . import separability
+
+        separability.run(rep, repeat=min(args.repeat, 2))
     if "pipeline" in parts:
         from . import pipeline
 

@@ -6,6 +6,9 @@ from scipy.optimize import linprog, minimize
 from scipy.stats import chi2
 
 from grokedge.separability import (
+    FARKAS_TOLERANCE,
+    MARGIN_TOLERANCE,
+    decide,
     inseparable_limit,
     lp_margin,
     max_margin,
@@ -117,3 +120,116 @@ def test_s_inf_refuses_separable_set():
     X = np.abs(np.random.default_rng(6).standard_normal((20, 3)))  # all in the positive orthant
     with pytest.raises(ValueError, match="separable"):
         inseparable_limit(X)
+
+
+def _check_certificate(X, res):
+    """Recheck ``decide``'s certificate from scratch, in O(N d)."""
+    amax = np.abs(X).max()
+    if res.separable:
+        S = res.cert_vector
+        assert (X @ S).min() / (np.linalg.norm(S) * amax) == pytest.approx(res.cert_margin, rel=1e-6)
+        assert (X @ S).min() > 0 and res.cert_margin >= MARGIN_TOLERANCE
+    else:
+        a = res.cert_vector
+        assert a.min() >= 0 and a.sum() == pytest.approx(1, abs=1e-12)
+        assert np.abs(X.T @ a).max() / amax == pytest.approx(res.cert_residual, rel=1e-6, abs=1e-17)
+        assert res.cert_residual <= FARKAS_TOLERANCE
+
+
+def test_decide_agrees_with_the_cold_lp_and_certifies_every_verdict():
+    """The warm working-set LP against the earlier cold box LP, on both sides of lambda = 1/2 and on d >= N
+    (where the whole LP is solved), with every certificate rechecked."""
+    rng = np.random.default_rng(7)
+    paths = set()
+    for N, d in [(40, 15), (40, 20), (40, 25), (100, 50), (100, 48), (5, 1), (6, 8), (200, 99)]:
+        for _ in range(8):
+            X = 5 * rng.standard_normal((N, d))
+            res = decide(X)
+            assert res.separable == (lp_margin(X) > 1e-7 * np.abs(X).max())
+            assert res.separable == (max_margin(X).margin > 0)
+            _check_certificate(X, res)
+            paths.add(res.lp_full)
+    assert paths == {True, False}  # both the working-set LP and the whole LP were exercised
+
+
+def test_constructed_separable_set():
+    """All points in the half-space x_1 >= 1/2: separable with a certified margin of at least 1/2 / max|x|."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((300, 120))
+    X[:, 0] = 0.5 + np.abs(X[:, 0])
+    res = decide(X)
+    assert res.separable and res.certificate == "separator" and res.lp_optimum == pytest.approx(1.0)
+    _check_certificate(X, res)
+    # min_i S.x_i/|S| <= M (the max-margin distance) for every S, with equality for S = e_1 on this set's
+    # face x_1 = 1/2 only if the NNLS found it; the certified margin is positive and at most M / max|x|
+    assert res.margin >= 0.5 * (1 - 1e-9)
+    assert 0 < res.cert_margin <= res.margin / np.abs(X).max() * (1 + 1e-9)
+
+
+def test_constructed_inseparable_set():
+    """Points in +- pairs: the origin is the mean of each pair, so a = 1/N is a Farkas certificate."""
+    rng = np.random.default_rng(9)
+    Y = rng.standard_normal((150, 200))
+    X = np.vstack([Y, -Y])
+    res = decide(X)
+    assert not res.separable and res.certificate == "farkas" and res.lp_optimum == pytest.approx(0.0, abs=1e-9)
+    _check_certificate(X, res)
+
+
+def _hull_at_distance(delta, seed=10, n=120, d=40):
+    """Points whose convex hull is at distance exactly ``delta`` from the origin (max |x_ij| ~ 3): a cloud
+    in the plane x_1 = delta whose projection surrounds the origin, plus points with x_1 > delta."""
+    rng = np.random.default_rng(seed)
+    Y = rng.standard_normal((n, d - 1))
+    Y = np.vstack([Y, -Y])  # the origin of R^(d-1) is inside their hull
+    face = np.hstack([np.full((len(Y), 1), delta), Y])
+    above = rng.standard_normal((n, d))
+    above[:, 0] = delta + np.abs(above[:, 0]) + 0.1
+    return np.vstack([face, above])
+
+
+def test_near_degenerate_set_fails_loudly():
+    """A hull passing 1e-13 (relative) from the origin is between the two certificates' tolerances: refused,
+    with the set named, instead of being classified."""
+    X = _hull_at_distance(1e-13 * 3)
+    with pytest.raises(RuntimeError, match="cell X realisation 3.*cannot be classified"):
+        decide(X, where="cell X realisation 3")
+    # farther from the boundary on either side, the same construction is classified and certified
+    X = _hull_at_distance(1e-6)
+    res = decide(X)
+    assert res.separable
+    _check_certificate(X, res)
+    X = _hull_at_distance(0.0)  # the origin on the hull: not strictly separable, Farkas holds
+    res = decide(X)
+    assert not res.separable
+    _check_certificate(X, res)
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300, 3.0])
+def test_decision_is_scale_independent(factor):
+    """Tolerances are relative to max |x_ij|: scaling X by 1e-300 or 1e300 changes neither the verdict nor the
+    normalised certificate; lengths (the margin) scale with X."""
+    rng = np.random.default_rng(11)
+    for d in (30, 70):
+        X = rng.standard_normal((100, d))
+        ref, res = decide(X), decide(X * factor)
+        assert res.separable == ref.separable
+        if ref.separable:
+            assert res.cert_margin == pytest.approx(ref.cert_margin, rel=1e-6)
+            assert res.margin == pytest.approx(ref.margin * factor, rel=1e-9)
+        else:
+            assert res.cert_residual <= FARKAS_TOLERANCE
+
+
+def test_decide_refuses_empty_scale():
+    with pytest.raises(ValueError, match="max"):
+        decide(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_s_inf_is_scale_covariant(factor):
+    """S_inf(c X) = S_inf(X) / c and m is unchanged: the Newton solver does not under- or overflow."""
+    X = 5 * np.random.default_rng(12).standard_normal((60, 20))
+    ref, lim = inseparable_limit(X), inseparable_limit(X * factor)
+    assert np.allclose(lim.s_inf * factor, ref.s_inf, rtol=1e-8, atol=0)
+    assert lim.m == pytest.approx(ref.m, rel=1e-10)

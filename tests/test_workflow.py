@@ -111,7 +111,19 @@ def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     jobs = planned_jobs(smoke_run, "--configfile", str(preset))
     cells = {c for _, c in jobs if c}
     assert cells == {"N40_d24_sigma5_lr0.01"}
-    assert {r for r, _ in jobs} == {"dataset", "separability", "train", "aggregate", "plot", "run_config"}
+    # one grouped job writes the experiment's manifests and separability tables; only the new cell trains
+    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train", "aggregate", "plot", "run_config"}
+    # run it (in a copy: the other tests need the smoke state): the grouped job computes the new cell's LPs
+    # only and reads every other block from its cache; afterwards nothing is left to do
+    work = tmp_path / "changed"
+    subprocess.run(["cp", "-a", str(smoke_run), str(work)], check=True)
+    snakemake(work, "--cores", "2", *SMOKE, "--configfile", str(preset))
+    log = (work / "results/logs/separability/lambda_sweep_0.log").read_text()
+    computed = set(re.findall(r"(N\S+) block \d+: computed", log))
+    cached = set(re.findall(r"(N\S+) block \d+: from cache", log))
+    assert computed == {"N40_d24_sigma5_lr0.01"}, log[-2000:]
+    assert cached == {"N40_d4_sigma5_lr0.01", "N40_d18_sigma5_lr0.01"}
+    assert planned_jobs(work, "--configfile", str(preset)) == []
 
 
 def test_deleting_one_block_recomputes_only_that_block(smoke_run):

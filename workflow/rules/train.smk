@@ -1,7 +1,8 @@
 rule train:
     """Train a block of realisations (GD, Adam or the gradient-flow solver) and record log-spaced curves."""
     input:
-        f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet",
+        # ancient: one job writes a whole experiment's manifests; a rewrite with the same seeds does not retrain
+        ancient(f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/dataset.parquet"),
     output:
         curves=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
         state=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/state.parquet",

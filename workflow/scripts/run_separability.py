@@ -1,8 +1,13 @@
-"""Snakemake adapter: LP separability, margin and S_inf of one block."""
-from grokedge.io import read_table
+"""Snakemake adapter: one experiment's dataset manifests and certified separability tables, every block."""
 from grokedge.runner import Job
-from grokedge.stages import separability_block
+from grokedge.stages import dataset_manifest, separability_cached
 
 with Job(snakemake, "separability") as job:
-    manifest = read_table(snakemake.input[0], "dataset")
-    job.write(separability_block(job.params, manifest), snakemake.output[0], "separability")
+    outputs = zip(snakemake.params.blocks, snakemake.output.dataset, snakemake.output.separability, strict=True)
+    for spec, dataset_path, separability_path in outputs:
+        job.params = spec["cell"]  # each table's provenance names its own cell
+        manifest = dataset_manifest(job.params, spec["block"])
+        table, cached = separability_cached(job.params, manifest, spec["cache"])
+        job.write(manifest, dataset_path, "dataset")
+        job.write(table, separability_path, "separability")
+        job.log.info("%s block %d: %s", job.params["cell"], spec["block"], "from cache" if cached else "computed")

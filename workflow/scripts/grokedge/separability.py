@@ -2,19 +2,31 @@
 
 A point set {x_i} is *separable from the origin* when some S has S.x_i > 0 for every i, i.e. the origin is
 outside the convex hull of the points. By the symmetry S -> -S this is also separability of the label -1.
+
+``decide(X)`` is the project's one separability decision: an LP, warm-started from the NNLS solution, whose
+verdict is backed by a certificate checked in O(N d) (a separating S, or Farkas weights a). ``lp_margin`` is
+the earlier cold LP, kept as an independent reference for tests and the benchmark.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import LinAlgWarning, lu_factor, lu_solve
 from scipy.optimize import linprog, nnls
 from scipy.special import logsumexp, ndtr
 
 # HiGHS's primal feasibility tolerance is 1e-7: an LP margin below this (relative to the data's scale)
 # cannot be told from zero.
 LP_TOLERANCE = 1e-7
+# Certificates, relative to max_ij |x_ij| (``decide`` works on X scaled by a power of two to max |x_ij| in
+# [1/2, 1)). Separable: min_i S.x_i / (|S| max|x|) >= MARGIN_TOLERANCE, far above the rounding of S.x_i (~1e-16).
+# Inseparable: a >= 0, sum a = 1, |X^T a|_inf / max|x| <= FARKAS_TOLERANCE. A set whose hull passes between
+# the two distances from the origin (1e-14 ... 1e-12 of the data's scale) is refused, not classified.
+MARGIN_TOLERANCE = 1e-12
+FARKAS_TOLERANCE = 1e-14
 
 
 def lp_margin(X: np.ndarray) -> float:
@@ -37,8 +49,8 @@ def lp_margin(X: np.ndarray) -> float:
 
 
 def separable_from_origin(X: np.ndarray) -> bool:
-    """Is there S with S.x_i > 0 for all i? Decided by ``lp_margin(X) > LP_TOLERANCE * max |x_ij|``."""
-    return lp_margin(X) > LP_TOLERANCE * float(np.abs(X).max())
+    """Is there S with S.x_i > 0 for all i? ``decide(X).separable`` (certified; raises on a near-tie)."""
+    return decide(X).separable
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,16 @@ class MaxMargin:
     separator: np.ndarray
 
 
+def _hull_weights(X: np.ndarray) -> np.ndarray:
+    """Convex weights a* of the point of conv{x_i} nearest the origin (see ``max_margin``)."""
+    n, d = X.shape
+    A = np.vstack([X.T, np.ones(n)])
+    e = np.zeros(d + 1)
+    e[-1] = 1.0
+    u, _ = nnls(A, e, maxiter=50 * n)
+    return u / u.sum()
+
+
 def max_margin(X: np.ndarray) -> MaxMargin:
     """Distance from the origin to the convex hull of the rows of X, by non-negative least squares.
 
@@ -59,19 +81,206 @@ def max_margin(X: np.ndarray) -> MaxMargin:
     where a* are the convex weights of the nearest hull point p* = X^T a* (check the KKT conditions:
     the residual r = (-p*, M^2)/(1 + M^2) has r.(x_i, 1) = (M^2 - p*.x_i)/(1 + M^2) <= 0, with equality on
     the support of a*). Hence p* = X^T u* / sum(u*). The active-set NNLS is exact up to rounding, and the
-    LP above is an independent check of the same geometry (M = 0 iff inseparable).
+    LP of ``decide`` is an independent check of the same geometry (M = 0 iff inseparable).
     """
-    n, d = X.shape
-    A = np.vstack([X.T, np.ones(n)])
-    e = np.zeros(d + 1)
-    e[-1] = 1.0
-    u, _ = nnls(A, e, maxiter=50 * n)
-    p = X.T @ u / u.sum()
+    return _max_margin_from(X, _hull_weights(X))
+
+
+def _max_margin_from(X: np.ndarray, a: np.ndarray) -> MaxMargin:
+    p = X.T @ a
     m = float(np.linalg.norm(p))
     if m <= 1e-9 * float(np.abs(X).max()):  # the origin is in the hull, up to rounding
-        return MaxMargin(0.0, 0.0, np.zeros(d))
+        return MaxMargin(0.0, 0.0, np.zeros(X.shape[1]))
     gap = m - float((X @ p).min()) / m
     return MaxMargin(m, gap, -p / m**2)
+
+
+@dataclass(frozen=True)
+class SeparabilityResult:
+    """The certified decision of ``decide``. Lengths are in the units of X; ``cert_*`` are relative to
+    max_ij |x_ij|.
+
+    separable      the LP's verdict: max t s.t. X S >= t 1, c.S <= 1, t <= 1 has optimum t* > LP_TOLERANCE
+    lp_optimum     t* (c = p*, the nearest hull point, so t* = 1 for a separable set and 0 otherwise)
+    lp_solves      HiGHS calls: 1 when the warm working set was already optimal, more with added cuts
+    lp_full        True when the working-set LP could not be used and the whole LP was solved cold
+    margin, margin_gap, separator   ``max_margin`` (NNLS) of a separable set; 0, 0, zeros otherwise
+    certificate    "separator" (S with min_i S.x_i > 0) or "farkas" (a >= 0, sum a = 1, X^T a ~ 0)
+    cert_vector    that S (length d) or that a (length N)
+    cert_margin    separable: min_i S.x_i / (|S| max|x|) (>= MARGIN_TOLERANCE); NaN otherwise
+    cert_residual  inseparable: |X^T a|_inf / max|x| (<= FARKAS_TOLERANCE); NaN otherwise
+    cert_tolerance the tolerance the certificate was checked against
+    """
+
+    separable: bool
+    lp_optimum: float
+    lp_solves: int
+    lp_full: bool
+    margin: float
+    margin_gap: float
+    separator: np.ndarray
+    certificate: str
+    cert_vector: np.ndarray
+    cert_margin: float
+    cert_residual: float
+    cert_tolerance: float
+
+
+def _power_of_two_scale(X: np.ndarray) -> int:
+    """e with max |x_ij| = f 2^e, f in [1/2, 1): X * 2^-e is exact (no rounding) and of unit scale."""
+    amax = float(np.abs(X).max()) if X.size else 0.0
+    if not np.isfinite(amax) or amax == 0.0:
+        raise ValueError(f"separability of a set with max |x_ij| = {amax}: need finite points, not all zero")
+    return int(np.frexp(amax)[1])
+
+
+def _working_set_lp(Xn: np.ndarray, c: np.ndarray, W: np.ndarray, max_solves: int = 6):
+    """max t s.t. x_i.S >= t (all i), c.S <= 1, t <= 1, solved on a working set W of d+1 rows and cuts.
+
+    In the coordinates z = M (S, t), M = [X_W, -1] (square), the rows of W become the bounds z >= 0, so the
+    LP HiGHS sees has d+1 bounded variables, two dense rows (c.S <= 1, t <= 1) and one dense row per cut
+    (a row i outside W that the current solution violates). An optimum of the restricted LP that satisfies
+    every row is an optimum of the whole LP (it is a relaxation); otherwise the violated rows are added and
+    the LP solved again. Returns (t, S, a, solves) with a the LP's row duals (length N), or None when M is
+    singular or the cuts do not settle (the caller then solves the whole LP).
+    """
+    n, d = Xn.shape
+    M = np.hstack([Xn[W], -np.ones((d + 1, 1))])
+    with warnings.catch_warnings():  # a singular M is detected below from the pivots
+        warnings.simplefilter("ignore", LinAlgWarning)
+        lu = lu_factor(M, check_finite=False)
+    piv = np.abs(np.diag(lu[0]))
+    if piv.min() <= 1e-13 * piv.max():
+        return None
+    e_t = np.zeros(d + 1)
+    e_t[-1] = 1.0
+    r_t = lu_solve(lu, e_t, trans=1)
+    r_c = lu_solve(lu, np.append(c, 0.0), trans=1)
+    outside = np.setdiff1d(np.arange(n), W)
+    cuts = np.empty(0, dtype=int)
+    for solves in range(1, max_solves + 1):
+        Q = lu_solve(lu, np.hstack([Xn[cuts], -np.ones((len(cuts), 1))]).T, trans=1).T if len(cuts) else None
+        A_ub = np.vstack([r_c, r_t] + ([-Q] if Q is not None else []))
+        res = linprog(-r_t, A_ub=A_ub, b_ub=np.r_[1.0, 1.0, np.zeros(len(cuts))], bounds=(0, None),
+                      method="highs")
+        if res.status != 0:
+            return None
+        v = lu_solve(lu, res.x)
+        S, t = v[:d], float(v[-1])
+        slack = Xn[outside] @ S - t
+        bad = outside[slack < -1e-9 * (np.linalg.norm(S) + abs(t))]
+        if len(bad) == 0:
+            a = np.zeros(n)
+            a[W] = res.lower.marginals  # reduced costs of z_i = duals of the rows x_i.S - t >= 0
+            a[cuts] = -res.ineqlin.marginals[2:]
+            return t, S, a, solves
+        cuts = np.union1d(cuts, bad)
+    return None
+
+
+def _full_lp(Xn: np.ndarray, c: np.ndarray):
+    """The same LP over all rows, cold (HiGHS dual simplex): (t, S, a) with a the row duals."""
+    n, d = Xn.shape
+    cost = np.zeros(d + 1)
+    cost[-1] = -1.0
+    A_ub = np.vstack([np.hstack([-Xn, np.ones((n, 1))]), np.append(c, 0.0)])
+    res = linprog(cost, A_ub=A_ub, b_ub=np.r_[np.zeros(n), 1.0], bounds=[(None, None)] * d + [(None, 1.0)],
+                  method="highs")
+    if res.status != 0:
+        return None
+    return float(res.x[-1]), res.x[:d], -res.ineqlin.marginals[:n]
+
+
+def _farkas_residual(Xn: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, float]:
+    """a projected on the simplex's sign constraint (a >= 0, sum a = 1) and |X^T a|_inf / max|x|."""
+    a = np.clip(a, 0.0, None)
+    if not a.sum() > 0:
+        return a, np.inf
+    a = a / a.sum()
+    return a, float(np.abs(Xn.T @ a).max() / np.abs(Xn).max())
+
+
+def _polish_farkas(Xn: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Least squares on the support B of a: [X_B^T; 1^T] a_B = (0, 1), which removes the LP's 1e-7-level
+    tolerance from the weights (the support is the LP's, the values exact up to rounding)."""
+    B = np.flatnonzero(a > 1e-9 * a.max())
+    A = np.vstack([Xn[B].T, np.ones(len(B))])
+    rhs = np.zeros(A.shape[0])
+    rhs[-1] = 1.0
+    aB = np.linalg.lstsq(A, rhs, rcond=None)[0]
+    out = np.zeros_like(a)
+    out[B] = aB
+    return out
+
+
+def decide(X: np.ndarray, where: str = "this set") -> SeparabilityResult:
+    """Is there S with S.x_i > 0 for every row x_i of X? Decided by an LP and certified.
+
+    1. X is scaled by a power of two to max |x_ij| in [1/2, 1) (exact), so every tolerance is relative to
+       the data's scale and X * 1e-300 or X * 1e300 get the same answer.
+    2. NNLS gives the nearest hull point p* = X^T a* (``max_margin``); it supplies the LP's normalisation
+       c = p* and its warm start: the working set W = support of a*, padded to d+1 rows with the rows of
+       smallest x_i.p*.
+    3. The LP max t s.t. X S >= t 1, c.S <= 1, t <= 1 is solved by HiGHS on W plus cuts (exact; see
+       ``_working_set_lp``), or whole and cold if that fails. For any c its optimum t* is > 0 iff the set is
+       separable (a separating S can be scaled into c.S <= 1; t <= 1 keeps the LP bounded). Verdict:
+       separable iff t* > LP_TOLERANCE.
+    4. The verdict is checked in O(N d): separable needs min_i S.x_i / (|S| max|x|) >= MARGIN_TOLERANCE for
+       the LP's S (or p*); inseparable needs Farkas weights (the LP's row duals, polished on their support,
+       or a*) with |X^T a|_inf / max|x| <= FARKAS_TOLERANCE. If the verdict's certificate does not check, a
+       RuntimeError naming ``where`` is raised: the set is too close to the separability boundary to classify.
+    """
+    X = np.asarray(X, dtype=float)
+    n, d = X.shape
+    e = _power_of_two_scale(X)
+    Xn = np.ldexp(X, -e)
+    a_nnls = _hull_weights(Xn)
+    mm = _max_margin_from(Xn, a_nnls)
+    p = Xn.T @ a_nnls
+    sol = None
+    solves, full = 0, False
+    if n >= d + 1:
+        support = np.flatnonzero(a_nnls > 0)
+        if len(support) > d + 1:
+            support = support[np.argsort(-a_nnls[support], kind="stable")[: d + 1]]
+        rest = np.setdiff1d(np.arange(n), support)
+        rest = rest[np.argsort(Xn[rest] @ p, kind="stable")[: d + 1 - len(support)]]
+        sol = _working_set_lp(Xn, p, np.sort(np.concatenate([support, rest])))
+    if sol is not None:
+        t, S, a_lp, solves = sol
+    else:
+        full = _full_lp(Xn, p)
+        if full is None:
+            raise RuntimeError(f"{where}: HiGHS failed on the separability LP")
+        (t, S, a_lp), solves, full = full, 1, True
+    separable = t > LP_TOLERANCE
+    scale = np.ldexp(1.0, e)
+    amax = float(np.abs(Xn).max())
+    if separable:
+        cert_margin = max(float((Xn @ S).min()) / (np.linalg.norm(S) * amax) if np.any(S) else -np.inf,
+                          float((Xn @ p).min()) / (np.linalg.norm(p) * amax) if np.any(p) else -np.inf)
+        if not cert_margin >= MARGIN_TOLERANCE:
+            raise RuntimeError(
+                f"{where}: the LP says separable (t* = {t:.3g}) but no separating S is certified "
+                f"(min_i S.x_i / (|S| max|x|) = {cert_margin:.3g} < {MARGIN_TOLERANCE:g}): the origin is within "
+                "rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
+        use_lp = np.any(S) and float((Xn @ S).min()) / (np.linalg.norm(S) * amax) == cert_margin
+        vec = S if use_lp else p
+        return SeparabilityResult(True, t, solves, full, mm.margin * scale, mm.gap * scale,
+                                  np.ldexp(mm.separator, -e), "separator", np.ldexp(vec, -e), cert_margin,
+                                  np.nan, MARGIN_TOLERANCE)
+    best_a, best_r = _farkas_residual(Xn, a_lp)
+    if best_r > FARKAS_TOLERANCE and np.any(best_a > 0):
+        best_a, best_r = min(_farkas_residual(Xn, _polish_farkas(Xn, best_a)), (best_a, best_r), key=lambda x: x[1])
+    if best_r > FARKAS_TOLERANCE:
+        best_a, best_r = min(_farkas_residual(Xn, a_nnls), (best_a, best_r), key=lambda x: x[1])
+    if not best_r <= FARKAS_TOLERANCE:
+        raise RuntimeError(
+            f"{where}: the LP says inseparable (t* = {t:.3g}) but no Farkas certificate checks "
+            f"(|X^T a|_inf / max|x| = {best_r:.3g} > {FARKAS_TOLERANCE:g} for the best convex weights a): the "
+            "origin is within rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
+    return SeparabilityResult(False, t, solves, full, 0.0, 0.0, np.zeros(d), "farkas", best_a, np.nan, best_r,
+                              FARKAS_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -92,7 +301,17 @@ def inseparable_limit(X: np.ndarray, gtol: float = 1e-10, max_iter: int = 500) -
     when the origin is inside the hull (inseparable set), so the minimiser exists and Newton converges
     quadratically near it; the stopping rule is |grad F| <= gtol * max_i |x_i|.
     Raises ValueError for a separable set (F is unbounded below there).
+
+    Newton runs on X * 2^-e (max |x_ij| in [1/2, 1)), so that X * 1e-300 or X * 1e300 neither underflow nor
+    overflow the Hessian; scaling by a power of two is exact, so for ordinary data the result is bit for bit
+    the one on X itself (S_inf scales by 2^-e, the gradient norm by 2^e, m is unchanged).
     """
+    e = _power_of_two_scale(X)
+    lim = _newton_s_inf(np.ldexp(X, -e), gtol, max_iter)
+    return InseparableLimit(np.ldexp(lim.s_inf, -e), lim.m, float(np.ldexp(lim.grad_norm, e)), lim.iterations)
+
+
+def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit:
     n, d = X.shape
     S = np.zeros(d)
     scale = float(np.linalg.norm(X, axis=1).max())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -85,26 +86,78 @@ def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisa
 
 
 def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
-    """Stage 2: LP decision; margin (NNLS) and its duality gap for separable sets; S_inf for inseparable ones."""
+    """Stage 2: the certified LP decision (``separability.decide``: verdict, certificate, NNLS margin and its
+    duality gap for separable sets); S_inf for inseparable ones."""
     rows = []
     for row, real in zip(manifest.itertuples(), load_realisations(params, manifest), strict=True):
         X = real.X
-        t_lp = separability.lp_margin(X)
-        sep = t_lp > separability.LP_TOLERANCE * float(np.abs(X).max())
-        mm = separability.max_margin(X)
-        if (mm.margin > 0) != sep:
-            raise RuntimeError(f"{params['cell']} realisation {row.realisation}: LP (t* = {t_lp:.3g}) and NNLS "
-                               f"(margin {mm.margin:.3g}) disagree on separability")
+        res = separability.decide(X, where=f"{params['experiment']}/{params['cell']} realisation "
+                                           f"{row.realisation} (seed {row.seed})")
+        sep = res.separable
         rec = _ids(params, row.realisation) | {
-            "seed": int(row.seed), "separable": bool(sep), "lp_margin": t_lp,
-            "margin": mm.margin if sep else np.nan, "margin_gap": mm.gap if sep else np.nan,
+            "seed": int(row.seed), "separable": bool(sep), "lp_optimum": res.lp_optimum,
+            "lp_solves": res.lp_solves, "lp_full": res.lp_full,
+            "margin": res.margin if sep else np.nan, "margin_gap": res.margin_gap if sep else np.nan,
+            "cert_kind": res.certificate, "cert_margin": res.cert_margin, "cert_residual": res.cert_residual,
+            "cert_tolerance": res.cert_tolerance,
             "s_inf_norm": np.nan, "s_inf_m": np.nan, "s_inf_grad": np.nan}
         if not sep and params.get("s_inf", True):
             lim = separability.inseparable_limit(X)
             rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
         rows.append(rec)
-        log.info("%s realisation %d: separable=%s", params["cell"], row.realisation, sep)
+        log.info("%s realisation %d: separable=%s (%s, LP solves %d)", params["cell"], row.realisation, sep,
+                 res.certificate, res.lp_solves)
     return pd.DataFrame(rows)
+
+
+# What a block's separability table depends on (besides the seeds' checksums and the code): the cell's data
+# parameters, never its training settings, so changing a horizon or a solver recomputes no LP.
+SEPARABILITY_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "root_seed", "block_size",
+                     "realisations", "s0_norm", "s_inf")
+
+
+def _separability_code_hash() -> str:
+    """SHA-256 of the code behind a separability table (this module and separability.py)."""
+    import hashlib
+    import inspect
+
+    h = hashlib.sha256()
+    for mod in (separability, data, sys.modules[__name__]):
+        h.update(inspect.getsource(mod).encode())
+    return h.hexdigest()
+
+
+def separability_cache_key(params: dict, manifest: pd.DataFrame) -> str:
+    """Identifies a block's separability table: its data parameters, its realisations' checksums, the code."""
+    import hashlib
+    import json
+
+    payload = {"params": {k: params.get(k) for k in SEPARABILITY_KEYS},
+               "x_sha256": manifest.x_sha256.tolist(), "code": _separability_code_hash()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
+    """``separability_block``, reused from ``cache_path`` when that holds a table with the same cache key
+    (-> (table, True)), else computed and stored there (-> (table, False)). The cache lets one job cover a
+    whole experiment while a changed cell still recomputes only its own LPs."""
+    from pathlib import Path
+
+    from .io import read_table, table_metadata, write_table
+
+    key = separability_cache_key(params, manifest)
+    cache_path = Path(cache_path)
+    if cache_path.exists():
+        try:
+            if table_metadata(cache_path).get("cache_key") == key:
+                return read_table(cache_path, "separability"), True
+        except ValueError:
+            log.warning("ignoring unreadable cache %s", cache_path)
+    table = separability_block(params, manifest)
+    for tmp in cache_path.parent.glob(f".{cache_path.name}.*.tmp"):  # left by a job killed mid-write
+        tmp.unlink(missing_ok=True)
+    write_table(table, cache_path, "separability", {"cache_key": key})
+    return table, False
 
 
 def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,7 +206,7 @@ def gather_blocks(paths: list, kind: str) -> pd.DataFrame:
     two blocks (a block's outputs copied over another's). An error names the file."""
     frames, seen = [], {}
     for path in map(str, paths):
-        m = re.search(r"/([a-z][a-z0-9_]*)/(N\d+_d\d+_sigma[^_/]+_lr[^_/]+(?:_bn[^_/]+)?)/block(\d+)/[^/]+$", path)
+        m = re.search(r"/([a-z][a-z0-9_]*)/(N\d+_d\d+_sigma[^/]+)/block(\d+)/[^/]+$", path)
         df = read_table(path, kind)
         if m is None:
             raise ValueError(f"{path}: not a block output (expected .../<experiment>/<cell>/block<k>/...)")
