@@ -16,7 +16,6 @@ import importlib.resources
 import itertools
 import json
 import math
-import os
 
 import jsonschema
 import yaml
@@ -216,23 +215,18 @@ def check_grokking(grokking: dict) -> None:
 
 
 def block_memory_bytes(N: int, d: int, block: int) -> int:
-    """A first estimate of a block's largest arrays: the block's X in float64, 8 N d bytes per realisation.
-    (grokedge.resources, when present, holds the full memory model of the train rule.)"""
+    """A lower bound on any job of a block: the block's X in float64, 8 N d bytes per realisation (the train
+    rule's full memory model is grokedge.resources, checked when the job is planned)."""
     return 8 * int(N) * int(d) * int(block)
 
 
-def machine_memory_bytes() -> int | None:
-    """Physical memory of this machine (None where the OS does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def check_memory(rows: list[dict], block_size: int, memory: int | None = None) -> None:
-    """Refuse a cell whose block cannot fit in this machine's memory, naming the cell and the sizes."""
-    memory = machine_memory_bytes() if memory is None else memory
-    if not memory:
+    """Refuse, at config time, a cell whose block's data alone cannot fit in the memory a job may use
+    (grokedge.resources.machine_mb: this machine, or $GROKEDGE_MEM_MB), naming the cell and the sizes."""
+    from .resources import machine_mb
+
+    memory = machine_mb() * 2**20 if memory is None else memory
+    if not math.isfinite(memory):
         return
     for r in rows:
         need = block_memory_bytes(r["N"], r["d"], min(block_size, r["realisations"]))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import data, metrics, separability, train
-from .config import block_realisations
+from . import data, metrics, separability, theory, train
+from .config import SEPARABILITY_KEYS, block_realisations
 from .io import read_table
 from .seeds import realisation_seed
 
@@ -100,20 +100,16 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
             "margin": res.margin if sep else np.nan, "margin_gap": res.margin_gap if sep else np.nan,
             "cert_kind": res.certificate, "cert_margin": res.cert_margin, "cert_residual": res.cert_residual,
             "cert_tolerance": res.cert_tolerance,
-            "s_inf_norm": np.nan, "s_inf_m": np.nan, "s_inf_grad": np.nan}
-        if not sep and params.get("s_inf", True):
+            "s_inf_norm": np.nan, "s_inf_m": np.nan, "s_inf_grad": np.nan, "s_inf_pos_frac": np.nan,
+            "s_inf_pos_mean": np.nan}
+        if not sep and params["s_inf"]:
             lim = separability.inseparable_limit(X)
             rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
+            rec |= theory.projection_summary(X, lim.s_inf)  # Figs. 6 and 7: the points on the wrong side of S_inf
         rows.append(rec)
         log.info("%s realisation %d: separable=%s (%s, LP solves %d)", params["cell"], row.realisation, sep,
                  res.certificate, res.lp_solves)
     return pd.DataFrame(rows)
-
-
-# What a block's separability table depends on (besides the seeds' checksums and the code): the cell's data
-# parameters, never its training settings, so changing a horizon or a solver recomputes no LP.
-SEPARABILITY_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "root_seed", "block_size",
-                     "realisations", "s0_norm", "s_inf")
 
 
 def _separability_code_hash() -> str:
@@ -122,7 +118,7 @@ def _separability_code_hash() -> str:
     import inspect
 
     h = hashlib.sha256()
-    for mod in (separability, data, sys.modules[__name__]):
+    for mod in (separability, data, theory, sys.modules[__name__]):
         h.update(inspect.getsource(mod).encode())
     return h.hexdigest()
 
