@@ -337,7 +337,8 @@ def test_restating_values_or_changing_horizon_reruns_no_data_job(tmp_path):
 
 
 def test_params_do_not_depend_on_key_order():
-    cell = {"cell": "c", "N": 40, "d": 4, "lam": 0.1, "sigma": 5.0, "lr": 0.01, "bias_noise": 0.0}
+    cell = {"cell": "c", "N": 40, "d": 4, "lam": 0.1, "sigma": 5.0, "lr": 0.01, "bias_noise": 0.0, "s0_norm": 0.1,
+            "b0": 0.0, "label_fraction": 1.0}
     a = {"root_seed": 1, "block_size": 2, "experiments": {"e": {"horizon": 10, "solver": "gd", "s0_norm": 0.1}}}
     b = {"block_size": 2, "root_seed": 1, "experiments": {"e": {"s0_norm": 0.1, "solver": "gd", "horizon": 10}}}
     assert repr(cell_params(a, "e", cell)) == repr(cell_params(b, "e", cell))
@@ -401,7 +402,7 @@ def test_config_record_and_stale_figures_moved_aside(tmp_path):
     and moves figures this configuration does not draw to figures/stale-<old hash>/."""
     work = copy_repo(tmp_path / "work")
     plan = _snakemake(work, "-n", "results/config.json", "--allowed-rules", "run_config", *SMOKE).stdout
-    inputs = sorted(set(re.findall(r"results/(?:tables|figures)/\w+\.(?:png|parquet)", plan)))
+    inputs = sorted(set(re.findall(r"results/(?:tables|figures)/\w+\.(?:png|pdf|parquet)", plan)))
     assert "results/tables/runs.parquet" in inputs and "results/figures/toy_fig8.png" in inputs
     for f in [*inputs, "results/figures/other_config.png", "results/figures/other_config.pdf"]:
         (work / f).parent.mkdir(parents=True, exist_ok=True)

@@ -416,7 +416,7 @@ def test_a_row_of_runs_regenerates_its_realisation(reference):
     solo = alone(params, real, int(row.realisation))
     np.testing.assert_array_equal(solo["epoch"], mine.epoch)
     for col in ("b", "s_norm", "train_loss", "gen_acc"):
-        np.testing.assert_allclose(solo[col], mine[col], rtol=1e-6, atol=1e-9, err_msg=col)
+        np.testing.assert_allclose(solo[col], mine[col], rtol=1e-5, atol=1e-9, err_msg=col)
 
 
 def test_gd_realisation_retrained_alone_is_bitwise_its_block_rows():

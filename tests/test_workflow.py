@@ -112,7 +112,7 @@ def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     cells = {c for _, c in jobs if c}
     assert cells == {"N40_d24_sigma5_lr0.01"}
     # one grouped job writes the experiment's manifests and separability tables; only the new cell trains
-    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train", "aggregate", "plot", "run_config"}
+    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train", "aggregate", "plot", "claims", "run_config"}
     # run it (in a copy: the other tests need the smoke state): the grouped job computes the new cell's LPs
     # only and reads every other block from its cache; afterwards nothing is left to do
     work = tmp_path / "changed"
@@ -131,7 +131,7 @@ def test_deleting_one_block_recomputes_only_that_block(smoke_run):
     target.unlink()
     jobs = planned_jobs(smoke_run)
     assert [j for j in jobs if j[1]] == [("train", "N40_d4_sigma5_lr0.01")]
-    assert {r for r, _ in jobs} == {"train", "aggregate", "plot", "run_config"}
+    assert {r for r, _ in jobs} == {"train", "aggregate", "plot", "claims", "run_config"}
     snakemake(smoke_run, "--cores", "2", *SMOKE)
     assert target.exists()
 

@@ -429,7 +429,7 @@ def _growth(t: Tables) -> dict:
     col = f"grok_{_grok_name(t, 'accuracy_delay', 'delay90')}"
     r = r[~r.separable.astype(bool) & (r.lam < 0.5)]
     med = r.groupby("lam").apply(lambda g: _censored_median(g[col], g[f"{col}_censored"]), include_groups=False)
-    if len(med) < 2 or med.index[0] > 0.15 or med.index[-1] < 0.44:
+    if len(med) < 2 or med.index[0] > 0.1 or med.index[-1] < 0.47:
         raise NotRun(f"{name} does not span lambda ~0.05 to ~0.48 on the inseparable side")
     decades = float(np.log10(med.iloc[-1] / med.iloc[0])) if med.iloc[0] > 0 else math.nan
     rho, z = _pooled_trend(r.lam, np.where(r[f"{col}_censored"].astype(bool), np.inf, r[col]))
@@ -962,8 +962,11 @@ def _large_n_rows(tables: Tables) -> list[dict]:
     main = tables.spec.get("figures", {}).get("main_experiment")
     if tables.runs is None or main is None:
         return []
+    main_runs = tables.runs[tables.runs.experiment == main]
+    if main_runs.empty or not {"s_inf_norm", "s_inf_m", "margin"} <= set(main_runs.columns):
+        return []
     out = []
-    for r in theory_claims(tables.runs[tables.runs.experiment == main]):
+    for r in theory_claims(main_runs):
         out.append({k: r[k] for k in ("id", "source", "statement", "tolerance_reason", "experiment", "N", "verdict")}
                    | {"measured": _fmt(r["measured"]), "reference": _fmt(r["reference"]),
                       "tolerance": _fmt(r["tolerance"]), "measured_value": float(r["measured"]),

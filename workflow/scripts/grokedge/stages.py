@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,7 @@ def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tup
     from pathlib import Path
 
     from .io import read_table, table_metadata, write_table
+    from .provenance import provenance
 
     key = separability_cache_key(params, manifest)
     cache_path = Path(cache_path)
@@ -149,10 +151,12 @@ def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tup
                 return read_table(cache_path, "separability"), True
         except ValueError:
             log.warning("ignoring unreadable cache %s", cache_path)
+    t0 = time.perf_counter()
     table = separability_block(params, manifest)
     for tmp in cache_path.parent.glob(f".{cache_path.name}.*.tmp"):  # left by a job killed mid-write
         tmp.unlink(missing_ok=True)
-    write_table(table, cache_path, "separability", {"cache_key": key})
+    meta = provenance(params, wall_time_s=round(time.perf_counter() - t0, 3))
+    write_table(table, cache_path, "separability", {"cache_key": key, "rule": "separability", "provenance": meta})
     return table, False
 
 
