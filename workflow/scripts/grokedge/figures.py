@@ -61,6 +61,9 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6))
     table_rows, table_labels, xs_all = [], [], sorted({xof(lam) for lam in r.lam.unique()})
     horizon = float(r.horizon.max()) if len(r) else np.nan
+    def prefix(N, sigma) -> str:  # one group: (N, sigma) is in the table's row label, not in the legend
+        return f"{_group_label(N, sigma)}: " if len(groups) > 1 else ""
+
     lam_top = max(0.5, float(r.loc[~r.separable & r.s_inf_norm.notna(), "lam"].max())) if len(r) else 0.5
     pts = None
     for colour, ((N, sigma), g) in zip(palette, groups, strict=False):
@@ -75,14 +78,17 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
         ok = np.isfinite(s.med) & (s.med > 0)
         ax1.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
                      np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3, color=colour,
-                     label=f"{_group_label(N, sigma)}: median, IQR")
+                     label=f"{prefix(N, sigma)}median, IQR")
         up = ~np.isfinite(s.med)
         if up.any():
             ax1.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
-                        label=f"{_group_label(N, sigma)}: median censored (> horizon)")
-        counts = dict(zip(s.x, (f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)), strict=True))
+                        label=f"{prefix(N, sigma)}median censored (> horizon)")
+        same_n = s.n.nunique() == 1  # then the row gives k only, and n once in its label (narrow cells)
+        counts = dict(zip(s.x, (f"{k}" if same_n else f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)),
+                          strict=True))
         table_rows.append([counts.get(x, "") for x in xs_all])
-        table_labels.append(_group_label(N, sigma))
+        table_labels.append(f"censored k of n = {s.n.iloc[0]}, {_group_label(N, sigma)}" if same_n and len(s)
+                            else f"censored k/n, {_group_label(N, sigma)}")
         g = g[~g.separable & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
         ok_r = g[~g[cens] & (g[col] > 0)]
         pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
@@ -104,17 +110,17 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
         ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$")
         _tidy_log(ax1, "x")
     ax1.set(ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
-    ax1.legend(fontsize=7.5, loc="upper left" if delay else "lower left")
+    ax1.legend(fontsize=7.5, loc="lower right" if delay else "lower left")
     if table_rows:  # censored counts, one column per cell, under the axis (never on the data)
         n_rows = len(table_rows) + 1
         xfmt = "{:.3g}" if delay else "{:.2g}"
         tab = ax1.table(cellText=[[xfmt.format(x) for x in xs_all], *table_rows],
                         rowLabels=[r"$\lambda$" if delay else r"$1-2\lambda$",
-                                   *[f"censored k/n, {t}" for t in table_labels]],
+                                   *table_labels],
                         cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
         tab.auto_set_font_size(False)
         tab.set_fontsize(6 if len(xs_all) > 12 else 7)
-        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k/n: k of the n runs of a cell did not reach the threshold by the "
+        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k of the n runs of a cell did not reach the threshold by the "
                  "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
                  transform=ax1.transAxes, fontsize=7, va="top")
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",
@@ -393,12 +399,18 @@ def asymptotic_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Measured grokking time of each inseparable realisation against the asymptotic prediction
     exp(z_a sigma|S_inf|)/(eta m), which assumes S has reached S_inf by the crossing. Where sigma|S_inf| is
     large, A_gen crosses while |S| is still far below |S_inf| (a smaller |S| means a higher accuracy), so the
-    measured time falls below the prediction."""
+    measured time falls below the prediction. For a delay definition (accuracy_delay, loss_delay) the prediction
+    is the run table's ``grok_<name>_pred``: the predicted gen crossing minus the measured train crossing."""
     name, definition = spec["headline"], spec["definition"]
     col, pred, cens = f"grok_{name}", f"grok_{name}_pred", f"grok_{name}_censored"
     r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
+    r = r[(r[pred] > 0) & (r[col] > 0)]  # log axes; a delay prediction is (predicted gen - measured train) crossing
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.6), layout="constrained")
-    sc = ax1.scatter(r[pred], r[col], c=r.sigma * r.s_inf_norm, cmap="viridis", s=12)
+    from matplotlib.colors import LogNorm
+
+    dist = r.sigma * r.s_inf_norm  # spans decades: a log colour scale keeps the small distances apart
+    sc = ax1.scatter(r[pred], r[col], c=dist, cmap="viridis", s=12,
+                     norm=LogNorm(vmin=float(dist.min()), vmax=float(dist.max())) if len(r) else None)
     lo, hi = float(np.nanmin([r[pred].min(), r[col].min()])), 100 * float(r[col].max())
     ax1.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = predicted")
     ax1.set_xlim(lo / 2, hi)  # predictions beyond are far off the measured range; the right panel shows them

@@ -73,8 +73,7 @@ def overlay_grokking_time(ax, runs: pd.DataFrame, definition: dict, name: str | 
         for i, (_, g) in enumerate(p.groupby(["N", "sigma"])):
             q = g.groupby("lam")[pred].median()
             ax.plot(q.index, q.values, color="k", ls="--", lw=1.2, marker="x", ms=4, zorder=4,
-                    label=("prediction per inseparable set (median): " + r"$e^{z\sigma|S_\infty|}/(\eta m) - t_{train}$"
-                           if i == 0 else "_nolegend_"))
+                    label="prediction, median over inseparable sets" if i == 0 else "_nolegend_")
         return
     lam = _inseparable_grid(runs.lam.unique())
     if not len(lam):
