@@ -270,7 +270,7 @@ def projections_and_paths_figure(projections: pd.DataFrame, curves: pd.DataFrame
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, (lam, g) in enumerate(projections.groupby("lam")):
-        ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}",
+        ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}", alpha=0.55,
                  label=f"$\\lambda$={lam:.3g}")
     ax1.axvline(0, color="grey", lw=1)
     theory_figures.overlay_projections(ax1, projections.lam.unique(), float(curves.sigma.iloc[0]))  # large-N limit
