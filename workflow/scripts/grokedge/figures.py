@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from . import theory_figures
+from .paper_values import mark_paper_values
 from .separability import wendel_large_n, wendel_probability
 
 
@@ -41,44 +42,57 @@ def _tidy_log(ax, axis: str = "x") -> None:
 
 
 def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
-    """Left: median grokking time (IQR bars) against 1 - 2 lambda, log-log, inseparable side; censored runs
-    (threshold not reached by the horizon) count as later than the horizon and are never numbers: a median
-    that falls on them is drawn as an upward triangle at the horizon, and the table under the axis gives the
-    censored count k of the n runs of every cell. Right: each realisation against sigma |S_inf|, censored runs
-    as open triangles at the horizon."""
+    """Left: median grokking time (IQR bars), log y. For the definition 'A_gen reaches a' (kind gen_accuracy)
+    against 1 - 2 lambda (log x), inseparable side, with the large-N limit; for a delay between the train and
+    gen crossings (kinds accuracy_delay, loss_delay; the paper's Fig. 1 right bottom) against lambda (linear x)
+    on both sides of 1/2, as in the paper. Censored runs (threshold not reached by the horizon) count as later
+    than the horizon and are never numbers: a median that falls on them is drawn as an upward triangle at the
+    horizon, and the table under the axis gives the censored count k of the n runs of every cell. Right: each
+    inseparable realisation against sigma |S_inf|, censored runs as open triangles at the horizon."""
     import seaborn as sns
 
     name, definition = spec["headline"], spec["definition"]
     col, cens = f"grok_{name}", f"grok_{name}_censored"
-    r = runs[runs.trained & (runs.lam < 0.5)].copy()
+    delay = definition["kind"] != "gen_accuracy"
+    r = runs[runs.trained].copy() if delay else runs[runs.trained & (runs.lam < 0.5)].copy()
+    xof = (lambda lam: lam) if delay else (lambda lam: 1 - 2 * lam)
     groups = list(r.groupby(["N", "sigma"]))
     palette = sns.color_palette(n_colors=max(1, len(groups)))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6))
-    table_rows, table_labels, xs_all = [], [], sorted({1 - 2 * lam for lam in r.lam.unique()})
+    table_rows, table_labels, xs_all = [], [], sorted({xof(lam) for lam in r.lam.unique()})
     horizon = float(r.horizon.max()) if len(r) else np.nan
+    def prefix(N, sigma) -> str:  # one group: (N, sigma) is in the table's row label, not in the legend
+        return f"{_group_label(N, sigma)}: " if len(groups) > 1 else ""
+
+    lam_top = max(0.5, float(r.loc[~r.separable & r.s_inf_norm.notna(), "lam"].max())) if len(r) else 0.5
     pts = None
     for colour, ((N, sigma), g) in zip(palette, groups, strict=False):
         rows = []
         for lam, c in g.groupby("lam"):
             valid = c[col].notna() | c[cens]
+            if not valid.any():
+                continue
             q1, med, q3 = _quantiles_with_censoring(c.loc[valid, col].to_numpy(), c.loc[valid, cens].to_numpy())
-            rows.append((1 - 2 * lam, q1, med, q3, int(c[cens].sum()), len(c), c.horizon.max()))
+            rows.append((xof(lam), q1, med, q3, int(c[cens].sum()), int(valid.sum()), c.horizon.max()))
         s = pd.DataFrame(rows, columns=["x", "q1", "med", "q3", "ncens", "n", "horizon"])
         ok = np.isfinite(s.med) & (s.med > 0)
         ax1.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
                      np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3, color=colour,
-                     label=f"{_group_label(N, sigma)}: median, IQR")
+                     label=f"{prefix(N, sigma)}median, IQR")
         up = ~np.isfinite(s.med)
         if up.any():
             ax1.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
-                        label=f"{_group_label(N, sigma)}: median censored (> horizon)")
-        counts = dict(zip(s.x, (f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)), strict=True))
+                        label=f"{prefix(N, sigma)}median censored (> horizon)")
+        same_n = s.n.nunique() == 1  # then the row gives k only, and n once in its label (narrow cells)
+        counts = dict(zip(s.x, (f"{k}" if same_n else f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)),
+                          strict=True))
         table_rows.append([counts.get(x, "") for x in xs_all])
-        table_labels.append(_group_label(N, sigma))
+        table_labels.append(f"censored k of n = {s.n.iloc[0]}, {_group_label(N, sigma)}" if same_n and len(s)
+                            else f"censored k/n, {_group_label(N, sigma)}")
         g = g[~g.separable & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
         ok_r = g[~g[cens] & (g[col] > 0)]
         pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
-                          vmin=r.lam.min(), vmax=0.5)
+                          vmin=r.lam.min(), vmax=lam_top)
         cg = g[g[cens]]
         if len(cg):
             ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
@@ -86,26 +100,34 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     if np.isfinite(horizon):
         for ax in (ax1, ax2):
             ax.axhline(horizon, color="grey", ls=":", lw=1, label=f"horizon ({horizon:.3g} epochs)")
-    theory_figures.overlay_grokking_time(ax1, r, definition)  # large-N limit (grokedge.theory)
-    ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$",
-            ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
-    _tidy_log(ax1, "x")
-    ax1.legend(fontsize=8, loc="lower left")
+    theory_figures.overlay_grokking_time(ax1, r, definition, name)  # large-N limit / per-set prediction
+    if definition["kind"] == "accuracy_delay" and np.isclose(definition["threshold"], 0.9):
+        mark_paper_values(ax1, "1 right bottom", "delay90")  # the paper's own definition: its read-off values
+    if delay:
+        ax1.axvline(0.5, color="grey", ls="--", lw=0.8)
+        ax1.set(yscale="log", xlabel=r"$\lambda = d/N$")
+    else:
+        ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$")
+        _tidy_log(ax1, "x")
+    ax1.set(ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
+    ax1.legend(fontsize=7.5, loc="lower right" if delay else "lower left")
     if table_rows:  # censored counts, one column per cell, under the axis (never on the data)
         n_rows = len(table_rows) + 1
-        tab = ax1.table(cellText=[[f"{x:.2g}" for x in xs_all], *table_rows],
-                        rowLabels=[r"$1-2\lambda$", *[f"censored k/n, {t}" for t in table_labels]],
+        xfmt = "{:.3g}" if delay else "{:.2g}"
+        tab = ax1.table(cellText=[[xfmt.format(x) for x in xs_all], *table_rows],
+                        rowLabels=[r"$\lambda$" if delay else r"$1-2\lambda$",
+                                   *table_labels],
                         cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
         tab.auto_set_font_size(False)
-        tab.set_fontsize(7)
-        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k/n: k of the n runs of a cell did not reach the threshold by the "
+        tab.set_fontsize(6 if len(xs_all) > 12 else 7)
+        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k of the n runs of a cell did not reach the threshold by the "
                  "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
                  transform=ax1.transAxes, fontsize=7, va="top")
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",
             title="Per realisation, inseparable sets")
     if pts is not None:
         fig.colorbar(pts, ax=ax2, label=r"$\lambda$")
-    ax2.legend(fontsize=8, loc="upper left")
+    ax2.legend(fontsize=8, loc="lower right")
     return fig
 
 
@@ -189,6 +211,7 @@ def final_accuracy_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     med = t.groupby("lam").final_gen_acc.median()
     ax.plot(med.index, med.values, "o-", color="C2", ms=4, label="median final $A_{gen}$")
     theory_figures.overlay_final_accuracy(ax, t)  # large-N limit (grokedge.theory)
+    mark_paper_values(ax, "1 right middle", "final_gen_acc")
     ax.axvline(0.5, color="grey", ls=":", lw=1)
     ax.set(xlabel=r"$\lambda = d/N$", ylabel="generalisation accuracy at the horizon",
            title=f"Final accuracy (horizon {t.horizon.max():.3g} epochs)")
@@ -217,10 +240,16 @@ def training_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict)
         long = _long(curves, {col: col}, "lam").rename(columns={"lam": "λ"})
         sns.lineplot(long, x="epoch", y="value", hue="λ", hue_order=lam_order, palette=palette, ax=ax,
                      legend=False, **MEDIAN_IQR)
+    # the paper's read-off values at lambda = 0.48 (and gen accuracy at 0.52), at its last epoch (~5e5)
+    paper = mark_paper_values(axes[1], "1 left", "gen_acc")
+    mark_paper_values(axes[2], "1 left", "sigma_s_norm", label=False)
+    mark_paper_values(axes[3], "1 left", "b", label=False)
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[:2]:
         ax.get_legend().remove()
+    handles, labels = handles + paper[:1], labels + ["paper (read off; N = 4e4)"] * bool(paper)
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), frameon=False)
+    fig.subplots_adjust(wspace=0.3)
     axes[0].set(yscale="log", ylabel="loss", title="Loss")
     axes[1].set(ylabel="accuracy", title="Accuracy")
     axes[2].set(yscale="log", ylabel=r"$\sigma|S|$", title=r"Weight scale $\sigma|S|$")
@@ -241,7 +270,7 @@ def projections_and_paths_figure(projections: pd.DataFrame, curves: pd.DataFrame
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, (lam, g) in enumerate(projections.groupby("lam")):
-        ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}",
+        ax1.hist(g.projection, bins=60, histtype="step", lw=1.5, density=True, color=f"C{i}", alpha=0.55,
                  label=f"$\\lambda$={lam:.3g}")
     ax1.axvline(0, color="grey", lw=1)
     theory_figures.overlay_projections(ax1, projections.lam.unique(), float(curves.sigma.iloc[0]))  # large-N limit
@@ -261,7 +290,7 @@ def projections_and_paths_figure(projections: pd.DataFrame, curves: pd.DataFrame
         ax2.plot([], [], color=f"C{i}", label=f"$\\lambda$={lam:.3g}")
     fig.colorbar(im, ax=ax2, label="$A_{gen}$")
     ax2.set(xlabel=r"$\sigma|S|$", ylabel="$b$", title="Training paths over the generalisation-accuracy map")
-    ax2.legend(fontsize=8, loc="lower left")
+    ax2.legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -278,7 +307,11 @@ def s_inf_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     theory_figures.overlay_s_inf(ax, r)  # large-N limit (grokedge.theory)
     ax.set(xscale="log", yscale="log", xlabel=r"$1-2\lambda$", ylabel=r"$|S_\infty|$",
            title=r"$|S_\infty|$ of inseparable sets against the distance to $\lambda = 1/2$")
-    ax.legend(fontsize=8, title="median, IQR")
+    if np.isclose(r.sigma, 1.0).any():  # the paper's curve is at sigma = 1 (N = 2400)
+        mark_paper_values(ax, "1 right top", "s_inf_norm")
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [f"{x}: median, IQR" if x in set(r.group) else x for x in labels]
+    ax.legend(handles, labels, fontsize=8)
     return fig
 
 
@@ -322,6 +355,9 @@ def adam_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ax1.set(xscale="log", xlabel="epoch", ylabel="accuracy (median)", title="Accuracy")
     ax2.set(xscale="log", yscale="log", xlabel="epoch", ylabel="loss (median)", title="Loss")
     ax1.legend(fontsize=8)
+    paper = mark_paper_values(ax2, "5", "gen_loss_peak")  # paper: N = 4000, learning rate not stated
+    if paper:
+        ax2.legend(paper, ["paper Fig. 5 gen-loss spike (read off)"], fontsize=8, loc="lower left")
     horizons = "; ".join(name[e] for e in ends.index) if ends.nunique() > 1 else f"horizon {ends.iloc[0]:.0e} epochs"
     fig.suptitle(f"Adam vs GD, $\\lambda$={curves.lam.iloc[0]:.3g}, N={curves.N.iloc[0]}, "
                  f"$\\sigma$={curves.sigma.iloc[0]:g}; {horizons}", y=1.02)
@@ -363,12 +399,18 @@ def asymptotic_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Measured grokking time of each inseparable realisation against the asymptotic prediction
     exp(z_a sigma|S_inf|)/(eta m), which assumes S has reached S_inf by the crossing. Where sigma|S_inf| is
     large, A_gen crosses while |S| is still far below |S_inf| (a smaller |S| means a higher accuracy), so the
-    measured time falls below the prediction."""
+    measured time falls below the prediction. For a delay definition (accuracy_delay, loss_delay) the prediction
+    is the run table's ``grok_<name>_pred``: the predicted gen crossing minus the measured train crossing."""
     name, definition = spec["headline"], spec["definition"]
     col, pred, cens = f"grok_{name}", f"grok_{name}_pred", f"grok_{name}_censored"
     r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
+    r = r[(r[pred] > 0) & (r[col] > 0)]  # log axes; a delay prediction is (predicted gen - measured train) crossing
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.6), layout="constrained")
-    sc = ax1.scatter(r[pred], r[col], c=r.sigma * r.s_inf_norm, cmap="viridis", s=12)
+    from matplotlib.colors import LogNorm
+
+    dist = r.sigma * r.s_inf_norm  # spans decades: a log colour scale keeps the small distances apart
+    sc = ax1.scatter(r[pred], r[col], c=dist, cmap="viridis", s=12,
+                     norm=LogNorm(vmin=float(dist.min()), vmax=float(dist.max())) if len(r) else None)
     lo, hi = float(np.nanmin([r[pred].min(), r[col].min()])), 100 * float(r[col].max())
     ax1.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = predicted")
     ax1.set_xlim(lo / 2, hi)  # predictions beyond are far off the measured range; the right panel shows them

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.patches import Polygon
 
 from . import blog
+from .paper_values import paper_values
 
 VARIANT_LABEL = {"full": "test (all near-boundary points)", "no_central": "test (central points removed)"}
 VARIANT_COLOR = {"full": "C2", "no_central": "C1"}
@@ -109,7 +110,7 @@ def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Train and test accuracy and loss against epochs, both test variants; dotted lines mark the epoch train
     accuracy reaches 1 and each variant's test accuracy stays >= 0.95."""
     summ = blog.summary(curves)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), layout="constrained")
     c = curves[curves.epoch > 0]
     tr = c[c.variant == "full"]
     fit = summ.loc[summ.variant == "full", "train_acc_1"].iloc[0]
@@ -123,6 +124,7 @@ def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     if np.isfinite(fit):
         ax.axvline(fit, color="k", lw=0.8, ls=":", label="train acc = 1 / test acc ≥ 0.95 (dotted)")
     ax.axhline(0.5, color="0.5", lw=0.8, ls="--", label="chance")
+    _mark_blog_epochs(ax)
     ax.set_xscale("log")
     ax.set_ylim(0.4, 1.02)
     ax.set_xlabel("epoch")
@@ -139,8 +141,21 @@ def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ax.set_ylabel("summed exponential loss $\\sum_n e^{-y_n w\\cdot x_n}$")
     ax.set_title("loss (summed over each set)")
     ax.legend(loc="lower left", fontsize="small")
-    fig.suptitle(f"Linear-model toy grokking\n{_timeline(summ)}")
+    fig.suptitle(f"Linear-model toy grokking\n{_timeline(summ)}", fontsize="medium")
     return fig
+
+
+#: accuracy level at which each of Davies' read-off epochs is drawn (grokedge.paper_values, figure "blog")
+BLOG_MARK_LEVEL = {"train_acc_1_epoch": 1.0, "test_solved_epoch": 1.0, "test_leaves_chance_epoch": 0.5}
+
+
+def _mark_blog_epochs(ax) -> None:
+    """Davies' read-off epochs as grey open diamonds on the accuracy panel: train accuracy 1 and test accuracy
+    solved at accuracy 1, test accuracy leaving chance at 0.5 (both test variants)."""
+    rows = paper_values("blog")
+    rows = rows[rows.quantity.isin(BLOG_MARK_LEVEL)]
+    ax.plot(rows.value, rows.quantity.map(BLOG_MARK_LEVEL), ls="none", marker="D", ms=7, mfc="none", mec="0.45",
+            mew=1.4, zorder=5, label="Davies (2022), read off")
 
 
 def _epoch(e: float) -> str:

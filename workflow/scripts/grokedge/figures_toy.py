@@ -2,7 +2,8 @@
 
 Registry signature (grokedge.registry): ``f(times, curves, spec)`` with ``spec = {"toy": <the toy config>}``.
 
-fig8: train/gen exponential loss and accuracy vs log10 epoch, one column per lambda (below, at, above 1/2).
+fig8: train/gen exponential loss and accuracy vs log10 epoch, one column per lambda (below, at, above 1/2);
+      right: the delay (t*_gen - t*_tr) eps against 1 - 2 lambda (paper Fig. 8 right), with the prediction.
 fig9: sqrt(log(t*_gen/t*_tr)) vs log(1 - 2 lambda) per sigma, with the asymptotic slope -1/sqrt(2).
 fig3: log10 epochs until A_gen >= threshold over (sigma, 1 - 2 lambda) (the paper's Fig. 3, right).
 """
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import toy
+from .paper_values import mark_paper_values
 
 LOSS_CLIP = 20.0  # log10 gen loss above this is not drawn (for lambda > 1/2 it grows like log^2 t)
 
@@ -26,31 +28,76 @@ def _thresholds(spec: dict) -> tuple[float, float]:
 
 
 def toy_fig8_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
-    """Paper Fig. 8: losses (top) and accuracies (bottom) against log10 t for each lambda of the curves."""
+    """Paper Fig. 8. Left: losses (top) and accuracies (bottom) against log10 t for each lambda of the curves.
+    Right: (t*_gen - t*_tr) eps against 1 - 2 lambda for the largest sigma of ``times`` (the paper: 20), from
+    log10 t*: log10((t_gen - t_tr) eps) = log10 t_gen + log10(1 - 10^(log10 t_tr - log10 t_gen)) + log10 eps;
+    filled where the asymptotic regime holds, with the prediction of ``toy.predicted_log10_epoch_gen``."""
     thr, eps = _thresholds(spec)
     lams = sorted(curves.lam.unique())
-    fig, axes = plt.subplots(2, len(lams), figsize=(3.2 * len(lams), 5.6), sharex=True, sharey="row",
-                             squeeze=False)
+    n = len(lams)
+    fig = plt.figure(figsize=(3.2 * n + 5.0, 5.6))
+    gs = fig.add_gridspec(2, n + 1, width_ratios=[1.0] * n + [1.7], wspace=0.12)
+    axes = np.empty((2, n), dtype=object)
+    for j in range(n):
+        axes[0, j] = fig.add_subplot(gs[0, j], sharex=axes[0, 0] if j else None, sharey=axes[0, 0] if j else None)
+        axes[1, j] = fig.add_subplot(gs[1, j], sharex=axes[0, 0], sharey=axes[1, 0] if j else None)
+        axes[0, j].tick_params(labelbottom=False)
+        if j:
+            axes[0, j].tick_params(labelleft=False)
+            axes[1, j].tick_params(labelleft=False)
     for j, lam in enumerate(lams):
         d = curves[curves.lam == lam]
         ax = axes[0, j]
         ax.plot(d.log10_epoch, d.log10_train_loss, "--", color="C0", label="train")
         ax.plot(d.log10_epoch, d.log10_gen_loss.where(d.log10_gen_loss <= LOSS_CLIP), color="C3", label="gen")
         ax.axhline(math.log10(eps), color="grey", lw=0.8, ls=":", label=f"ε = {eps:.0e}")
-        ax.set_title(f"λ = {lam:g}  (1 − 2λ = {1 - 2 * lam:.2g})")
+        ax.set_title(f"λ = {lam:g}\n(1 − 2λ = {1 - 2 * lam:.2g})", fontsize=10)
         ax = axes[1, j]
         ax.plot(d.log10_epoch, d.train_acc, "--", color="C0", label="train")
         ax.plot(d.log10_epoch, d.gen_acc, color="C3", label="gen")
         ax.axhline(thr, color="grey", lw=0.8, ls=":", label=f"A = {thr:g}")
-        ax.set_xlabel("log10 t  (epochs)")
+        ax.set_xlabel("log10 t  [epochs]")
         ax.set_ylim(0.4, 1.02)
     axes[0, 0].set_ylabel("log10 exponential loss")
     axes[1, 0].set_ylabel("accuracy")
     axes[0, -1].legend(loc="upper right", fontsize="small")
     axes[1, -1].legend(loc="lower right", fontsize="small")
-    fig.suptitle(f"1-D toy model, σ = {curves.sigma.iloc[0]:g}: train/gen loss and accuracy under gradient flow "
-                 f"(gen loss > 1e{LOSS_CLIP:g} not drawn)")
+    right = fig.add_subplot(gs[:, n])
+    _delay_panel(right, times, eps)
+    fig.suptitle(f"1-D toy model: train/gen loss and accuracy under gradient flow, σ = {curves.sigma.iloc[0]:g} "
+                 f"(gen loss > 1e{LOSS_CLIP:g} not drawn); right: the delay against 1 − 2λ", y=1.0)
     return fig
+
+
+def _delay_panel(ax, times: pd.DataFrame, eps: float) -> None:
+    """(t*_gen - t*_tr) eps against 1 - 2 lambda for the largest sigma, log-log (see toy_fig8_figure)."""
+    ok_t = times[~times.tr_censored & ~times.gen_censored]
+    if ok_t.empty:
+        ax.text(0.5, 0.5, "no uncensored crossings", transform=ax.transAxes, ha="center")
+        return
+    sigma = float(ok_t.sigma.max())
+    g = ok_t[ok_t.sigma == sigma].sort_values("one_minus_2lam")
+    le = math.log10(eps)
+
+    def delay(tr, gen):  # log10 of (10^gen - 10^tr) eps, in log space
+        tr, gen = np.asarray(tr, dtype=float), np.asarray(gen, dtype=float)
+        return gen + np.log10(-np.expm1((tr - gen) * np.log(10.0))) + le
+
+    y = 10.0 ** delay(g.log10_epoch_tr, g.log10_epoch_gen)
+    good = g.asymptotic_ok.to_numpy()
+    ax.plot(g.one_minus_2lam[good], y[good], "o", color="C3", label=f"measured, σ = {sigma:g}")
+    ax.plot(g.one_minus_2lam[~good], y[~good], "o", mfc="none", color="C3",
+            label="measured, S not yet at S_inf")
+    x = np.geomspace(g.one_minus_2lam.min(), g.one_minus_2lam.max(), 100)
+    pred_tr = toy.predicted_log10_epoch_tr(eps)
+    pred = [10.0 ** delay(pred_tr, toy.predicted_log10_epoch_gen((1 - v) / 2, eps)) for v in x]
+    ax.plot(x, pred, "k--", lw=1, label="prediction (S at S_inf)")
+    mark_paper_values(ax, "8 right", "delay_times_eps")
+    ax.set(xscale="log", yscale="log", xlabel="1 − 2λ", ylabel="(t*_gen − t*_tr) ε   [epochs]",
+           title=f"Delay to reach ε = {eps:.0e}, σ = {sigma:g}")
+    ax.yaxis.set_label_position("right")
+    ax.yaxis.tick_right()
+    ax.legend(fontsize="small", loc="upper right")
 
 
 def toy_fig9_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
@@ -68,6 +115,7 @@ def toy_fig9_figure(times: pd.DataFrame, curves: pd.DataFrame, spec: dict):
             label="asymptotic √(u²/2 − log c)")
     ax.set_xlabel("log(1 − 2λ)")
     ax.set_ylabel("√ log(t*_gen / t*_tr)   (dimensionless)")
+    mark_paper_values(ax, "9 right", "sqrt_log_ratio", x_transform=np.log)
     ax.set_title(f"Toy model: generalisation delay, ε = {eps:.0e}\n(open: S not yet at S_inf, σ²(1−2λ)log(1/ε) < 6)")
     ax.legend(fontsize="small")
     return fig

@@ -19,6 +19,8 @@ import pandas as pd
 from scipy.integrate import cumulative_simpson
 
 from . import data, separability, toy, train
+from .figures import _tidy_log
+from .paper_values import mark_paper_values
 from .seeds import realisation_seed
 
 AXIS_LABELS = {"sigma": r"$\sigma$", "s0_norm": r"$|S_0|$", "b0": r"$b_0$", "label_fraction": r"$r$",
@@ -77,7 +79,18 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
             ax.set_xscale("log")
     for row, name in enumerate(("loss", "accuracy", r"$\sigma|S|$", "$b$")):
         axes[row, 0].set_ylabel(name)
+    for ax in axes[2]:
+        _tidy_log(ax, "y")  # sigma|S| spans little more than a decade in some columns: no crowded minor labels
+    paper = []
+    rows = {"loss": 0, "acc": 1, "sigma_s_norm": 2, "b": 3}
+    first = float(cur.epoch.min())
+    for mark in spec.get("paper", []):  # the paper's read-off values (epoch 0 drawn at the first epoch shown)
+        for j in range(len(lams)):
+            paper += mark_paper_values(axes[rows[mark["panel"]], j], mark["figure"], mark["quantity"],
+                                       x_transform=lambda x: np.maximum(x, first), label=False)
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    if paper:
+        handles, labels = handles + paper[:1], labels + ["paper (read off)"]
     has_test = "test_loss" in cur and cur.test_loss.notna().any()
     kinds = [("--", 1.2, "train"), ("-", 1.6, "gen"), (":", 2.2, "test set")][:3 if has_test else 2]
     style = [plt.Line2D([], [], color="k", ls=ls, lw=lw) for ls, lw, _ in kinds]
@@ -155,6 +168,7 @@ def conformal_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ax.set_title(rf"Exponential loss, $\lambda$ = {m.lam.iloc[0]:.3g}, N = {int(m.N.iloc[0])}, "
                  rf"$\sigma$ = {m.sigma.iloc[0]:g} (one realisation)" + f"\nmax relative gap {gap:.1e}",
                  fontsize=10)
+    mark_paper_values(ax, "2 middle", "s_norm")  # the paper's N = 4e4 run: |S| ~ 0.88 by t ~ 3e4
     ax.legend(loc="lower right", fontsize=8)
     ins = ax.inset_axes([0.1, 0.5, 0.36, 0.36])
     ins.plot(inset.epoch, inset.ds_dlogt, color="C2", label=r"$d|S|/d\log t$")
@@ -162,7 +176,7 @@ def conformal_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ins.set_xscale("log")
     ins.set_title(rf"$\lambda$ = {spec.get('inset_lam', 0.55):g}", fontsize=8)
     ins.tick_params(labelsize=7)
-    ins.legend(fontsize=6, loc="center left")
+    ins.legend(fontsize=6, loc="center right")
     return fig
 
 

@@ -70,9 +70,11 @@ def _blog(config: dict) -> dict:
     return {"blog": config["blog"]}
 
 
-def _curves_by(axis: str, title: str, note: str = "") -> Callable[[dict], dict]:
-    """Spec of an option figure (grokedge.option_figures.curves_by_axis_figure): curves coloured by ``axis``."""
-    return lambda config: {"axis": axis, "title": title, "note": note}
+def _curves_by(axis: str, title: str, note: str = "", paper: tuple = ()) -> Callable[[dict], dict]:
+    """Spec of an option figure (grokedge.option_figures.curves_by_axis_figure): curves coloured by ``axis``;
+    ``paper``: (figure key of grokedge.paper_values, quantity, panel row "loss"/"acc"/"sigma_s_norm"/"b") marks."""
+    marks = [{"figure": f, "quantity": q, "panel": p} for f, q, p in paper]
+    return lambda config: {"axis": axis, "title": title, "note": note, "paper": marks}
 
 
 def _conformal(config: dict) -> dict:
@@ -120,11 +122,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("fig12_s0", "option_figures:curves_by_axis_figure", "s0", OTHER,
            spec=_curves_by("s0_norm", "Paper Fig. 12: initial weight scale |S0|")),
     Figure("fig13_b0", "option_figures:curves_by_axis_figure", "b0", OTHER,
-           spec=_curves_by("b0", "Paper Fig. 13: initial bias b0")),
+           spec=_curves_by("b0", "Paper Fig. 13: initial bias b0", paper=[("13", "gen_acc", "acc")])),
     Figure("fig14_exponential", "option_figures:curves_by_axis_figure", "exponential", OTHER,
            spec=_curves_by("loss", "Paper Fig. 14: the pure exponential loss")),
     Figure("fig15_input_laws", "option_figures:curves_by_axis_figure", "input_laws", OTHER,
-           spec=_curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set")),
+           spec=_curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set",
+                          paper=[("15", "gen_loss_peak", "loss")])),
     Figure("fig16_labels", "option_figures:curves_by_axis_figure", "label_fraction", OTHER,
            spec=_curves_by("label_fraction", "Paper Fig. 16: label fraction r")),
     Figure("positive_fraction", "theory_figures:positive_fraction_figure", "positive_fraction", OTHER,
