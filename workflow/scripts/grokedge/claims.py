@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import bdtr, chdtrc
+from scipy.special import bdtr, chdtrc, ndtr
 
 from . import paper_values as pv
 
@@ -374,7 +374,10 @@ def _prop35(t: Tables) -> dict:
         raise NotRun(f"{name} has one sigma")
     med = {s: _censored_median(r.loc[r.sigma == s, col], r.loc[r.sigma == s, f"{col}_censored"]) for s in sig}
     a, b = med[sig[-2]], med[sig[-1]]
-    ratio = b / a if np.isfinite(a) and np.isfinite(b) and a > 0 else math.nan
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise NotRun(f"{name}: the median {col[5:]} at sigma {sig[-2]:g} or {sig[-1]:g} is censored at the horizon "
+                     f"({_fmt(r.horizon.max())} epochs); a longer horizon decides")
+    ratio = b / a if a > 0 else math.nan
     return _row(f"median {col[5:]}: {_fmt(a)} at sigma {sig[-2]:g}, {_fmt(b)} at sigma {sig[-1]:g} "
                 f"(ratio {_fmt(ratio)})",
                 "ratio 1", f"factor {TOL_LOG_READOFF:g}",
@@ -743,12 +746,18 @@ def _fig4(t: Tables) -> dict:
     med = r.groupby("bias_noise").final_gen_acc.median()
     if len(med) < 2:
         raise NotRun(f"{name} has one bias_noise")
-    rho = _trend(med.index, med.values)
-    below = bool((med[med.index > 0] < 1 - 1e-3).all())
-    return _row(", ".join(f"{a:.3g} at {e:g}" for e, a in med.items()), "decreasing, < 1 for sigma_A > 0",
-                "Spearman = -1", "medians of the final A_gen per sigma_A/mu (same datasets in every cell)", name,
-                _single_N(r), "holds" if rho <= -0.999 and below else "differs", measured_value=rho,
-                reference_value=-1.0)
+    # A_gen <= Phi(mu/sigma_A) = Phi(1/bias_noise) once b < 0: the bound is 1 to 1e-80 for small sigma_A, so "below
+    # 1" is decided against it, and "decreasing" allows ties at that resolution
+    bound = pd.Series([ndtr(1 / e) if e > 0 else 1.0 for e in med.index], index=med.index)
+    tol = 1e-3
+    nonincreasing = bool((np.diff(med.values) <= tol).all()) and med.iloc[-1] < med.iloc[0] - 10 * tol
+    within = bool((med <= bound + tol).all())
+    return _row(", ".join(f"{a:.3g} at {e:g}" for e, a in med.items()),
+                "non-increasing in sigma_A, below Phi(mu/sigma_A): " + ", ".join(f"{b:.3g}" for b in bound),
+                f"{tol:g}", "medians of the final A_gen per sigma_A/mu (same datasets in every cell); 1e-3 is the "
+                "spread of the final A_gen across cells at equal sigma_A", name, _single_N(r),
+                "holds" if nonincreasing and within else "differs", measured_value=float(med.iloc[-1]),
+                reference_value=float(bound.iloc[-1]))
 
 
 @claim("fig5_adam", "Fig. 5",
