@@ -165,7 +165,8 @@ def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple
     ``threads`` threads, with identical results for any count). Returns the curves (one row per realisation
     and checkpoint) and the final states (one row per realisation: b and the vector S)."""
     reals = load_realisations(params, manifest)
-    X = np.stack([r.X for r in reals])
+    # one realisation (paper-size blocks): a view, not a second copy of a multi-GB X
+    X = reals[0].X[None] if len(reals) == 1 else np.stack([r.X for r in reals])
     S0 = np.stack([r.S0 for r in reals])
     c = np.stack([r.c for r in reals])
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
