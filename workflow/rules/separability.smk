@@ -17,7 +17,9 @@ def _separability_chunks():
     for exp in sorted({c["experiment"] for c in CELLS}):
         chunks, work = [[]], 0
         for c in (c for c in CELLS if c["experiment"] == exp):
-            w = c["realisations"] * c["N"] * c["d"]
+            # the NNLS margin and the LP grow faster than N d: weight large sets by N / 400, so that a few
+            # N = 4000 sets (~40 s each) get jobs of their own and run side by side
+            w = c["realisations"] * c["N"] * c["d"] * max(1.0, c["N"] / 400)
             if chunks[-1] and work + w > SEPARABILITY_CHUNK_WORK:
                 chunks.append([])
                 work = 0
