@@ -11,15 +11,15 @@ rule claims:
     output:
         ledger=f"{RESULTS}/tables/claims.parquet",
         markdown=f"{RESULTS}/tables/claims.md",
-    params:
-        figures=config["figures"],
-        grokking=config["grokking"],
     log:
         f"{RESULTS}/logs/claims.log",
+    conda:
+        "../../envs/grokedge.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/grokedge.yaml"
+    params:
+        figures=config["figures"],
+        grokking=config["grokking"],
     script:
         "../scripts/run_claims.py"

@@ -7,15 +7,26 @@ import sys
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # also under -s workflow/Snakefile
 
-from grokedge.config import (ConfigError, DATA_KEYS, SEPARABILITY_KEYS, canonical_params, cell_params, cells,
-                             config_hash, results_dir, validate_config)
+from grokedge.config import (
+    ConfigError,
+    DATA_KEYS,
+    SEPARABILITY_KEYS,
+    canonical_params,
+    cell_params,
+    cells,
+    config_hash,
+    results_dir,
+    validate_config,
+)
 from grokedge import resources as resources_model
 
 if " " in sys.executable:
     # Snakemake starts each job as `<python> -m snakemake ...` through the shell without quoting the interpreter
-    raise WorkflowError(f"the Python interpreter's path contains a space ({sys.executable}): Snakemake cannot start "
-                        "jobs with it. Put the virtual environment in a path without spaces, e.g. "
-                        "make run VENV=~/.venvs/grokedge (the checkout itself may contain spaces)")
+    raise WorkflowError(
+        f"the Python interpreter's path contains a space ({sys.executable}): Snakemake cannot start "
+        "jobs with it. Put the virtual environment in a path without spaces, e.g. "
+        "make run VENV=~/.venvs/grokedge (the checkout itself may contain spaces)"
+    )
 try:
     validate_config(config)
     CELLS = cells(config)
@@ -68,8 +79,9 @@ def data_params_of(wildcards):
 
 def separability_params_of(wildcards):
     """What the separability rule reads of a cell."""
-    return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)],
-                       SEPARABILITY_KEYS)
+    return cell_params(
+        config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)], SEPARABILITY_KEYS
+    )
 
 
 def block_work(wildcards):
@@ -82,8 +94,14 @@ def _train_job(wildcards):
     """The cost model's arguments for one train job (grokedge.resources)."""
     exp = config["experiments"][wildcards.experiment]
     c = CELL_BY_ID[(wildcards.experiment, wildcards.cell)]
-    return dict(N=c["N"], d=c["d"], realisations=min(config["block_size"], c["realisations"]), solver=exp["solver"],
-                horizon=exp["horizon"], n_test=exp["n_test"] if exp["test_set"] == "sampled" else 0)
+    return dict(
+        N=c["N"],
+        d=c["d"],
+        realisations=min(config["block_size"], c["realisations"]),
+        solver=exp["solver"],
+        horizon=exp["horizon"],
+        n_test=exp["n_test"] if exp["test_set"] == "sampled" else 0,
+    )
 
 
 def train_threads(wildcards):
@@ -123,10 +141,14 @@ def _recorded_hash():
 
 if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
     _recorded = _recorded_hash()
-    _how = ("run `make run` with the same PRESET and SNAKEMAKE_ARGS first, or build the report with the PRESET "
-            "and SNAKEMAKE_ARGS of the run that made it")
+    _how = (
+        "run `make run` with the same PRESET and SNAKEMAKE_ARGS first, or build the report with the PRESET "
+        "and SNAKEMAKE_ARGS of the run that made it"
+    )
     if _recorded is None:
         raise WorkflowError(f"no complete run of this configuration in {RESULTS}/ (no {RUN_CONFIG}): {_how}")
     if _recorded != CONFIG_HASH:
-        raise WorkflowError(f"{RESULTS}/ holds a run of another configuration (config hash {_recorded}; this "
-                            f"command's is {CONFIG_HASH}), so the report would describe the wrong run: {_how}")
+        raise WorkflowError(
+            f"{RESULTS}/ holds a run of another configuration (config hash {_recorded}; this "
+            f"command's is {CONFIG_HASH}), so the report would describe the wrong run: {_how}"
+        )

@@ -60,5 +60,12 @@ rule run_config:
             dest.mkdir(exist_ok=True)
             shutil.move(str(f), str(dest / f.name))
             print(f"moved {f} (not drawn by this configuration) to {dest}/", file=sys.stderr)
-        Path(output[0]).write_text(json.dumps({"config_hash": CONFIG_HASH, "run_name": config["run_name"],
-                                               "config": config}, indent=1, sort_keys=True, default=str) + "\n")
+        Path(output[0]).write_text(
+            json.dumps(
+                {"config_hash": CONFIG_HASH, "run_name": config["run_name"], "config": config},
+                indent=1,
+                sort_keys=True,
+                default=str,
+            )
+            + "\n"
+        )

@@ -45,21 +45,24 @@ for _name, _chunk in _separability_chunks():
         output:
             dataset=[_block_path(c, b, "dataset.parquet") for c, b in _chunk_blocks(_chunk)],
             separability=[_block_path(c, b, "separability.parquet") for c, b in _chunk_blocks(_chunk)],
-        params:
-            blocks=[
-                {"cell": cell_params(config, c["experiment"], c, SEPARABILITY_KEYS), "block": b,
-                 "cache": f"{RESULTS}/cache/separability/{c['experiment']}/{c['cell']}/block{b}.parquet"}
-                for c, b in _chunk_blocks(_chunk)
-            ],
         log:
             f"{RESULTS}/logs/separability/{_name}.log",
         benchmark:
             f"{RESULTS}/benchmarks/separability/{_name}.tsv"
+        conda:
+            "../../envs/grokedge.yaml"
         resources:
             # one realisation's X and the LP's working copies at a time; ~1 s per 10^6 elements of X
             mem_mb=500 + max(int(20 * 8 * c["N"] * c["d"] / 2**20) for c in _chunk),
             runtime=10 + int(sum(c["realisations"] * c["N"] * c["d"] for c in _chunk) * 1e-6),
-        conda:
-            "../../envs/grokedge.yaml"
+        params:
+            blocks=[
+                {
+                    "cell": cell_params(config, c["experiment"], c, SEPARABILITY_KEYS),
+                    "block": b,
+                    "cache": f"{RESULTS}/cache/separability/{c['experiment']}/{c['cell']}/block{b}.parquet",
+                }
+                for c, b in _chunk_blocks(_chunk)
+            ],
         script:
             "../scripts/run_separability.py"
