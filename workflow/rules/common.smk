@@ -15,6 +15,7 @@ from grokedge.config import (
     cell_params,
     cells,
     config_hash,
+    recorded_hash,
     results_dir,
     validate_config,
 )
@@ -33,8 +34,8 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 CONFIG_HASH = config_hash(config)
-# Jobs inherit this: grokedge.provenance stamps it into every table (not a rule param: that would force reruns).
-os.environ["GROKEDGE_CONFIG_HASH"] = CONFIG_HASH
+# Jobs inherit this: grokedge.provenance stamps it into every table (never a param, as that would force reruns).
+os.environ.update(GROKEDGE_CONFIG_HASH=CONFIG_HASH)
 
 
 # Jobs inherit this: matplotlib's font cache goes to the working directory instead of $HOME.
@@ -132,15 +133,8 @@ def train_runtime(wildcards):
 # configuration that made the results.
 
 
-def _recorded_hash():
-    try:
-        return json.loads(Path(RUN_CONFIG).read_text())["config_hash"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
-    _recorded = _recorded_hash()
+    _recorded = recorded_hash(RUN_CONFIG)
     _how = (
         "run `make run` with the same PRESET and SNAKEMAKE_ARGS first, or build the report with the PRESET "
         "and SNAKEMAKE_ARGS of the run that made it"
@@ -152,3 +146,36 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
             f"{RESULTS}/ holds a run of another configuration (config hash {_recorded}; this "
             f"command's is {CONFIG_HASH}), so the report would describe the wrong run: {_how}"
         )
+
+
+# -- grouped separability jobs (workflow/rules/separability.smk) ---------------------------------------------------
+# Work (sets x N x d) per job: about 240 sets at N = 400, d = 200, i.e. ~15 s, so that the first trains start
+# early; a cell is never split, and chunks follow the grid order (adding a cell may move the chunk boundaries
+# after it: those jobs rerun, but their blocks come from the cache).
+SEPARABILITY_CHUNK_WORK = 2.0e7
+
+
+def _separability_chunks():
+    """[(name suffix, [cells])]: the experiment's cells in grid order, cut into chunks of bounded work."""
+    out = []
+    for exp in sorted({c["experiment"] for c in CELLS}):
+        chunks, work = [[]], 0
+        for c in (c for c in CELLS if c["experiment"] == exp):
+            # the NNLS margin and the LP grow faster than N d: weight large sets by N / 400, so that a few
+            # N = 4000 sets (~40 s each) get jobs of their own and run side by side
+            w = c["realisations"] * c["N"] * c["d"] * max(1.0, c["N"] / 400)
+            if chunks[-1] and work + w > SEPARABILITY_CHUNK_WORK:
+                chunks.append([])
+                work = 0
+            chunks[-1].append(c)
+            work += w
+        out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
+    return out
+
+
+def _chunk_blocks(chunk):
+    return [(c, b) for c in chunk for b in range(c["n_blocks"])]
+
+
+def _block_path(c, b, name):
+    return f"{RESULTS}/cells/{c['experiment']}/{c['cell']}/block{b}/{name}"

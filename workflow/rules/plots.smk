@@ -35,10 +35,6 @@ for _fig in FIGURE_LIST:
             "../scripts/plot_figure.py"
 
 
-localrules:
-    run_config,
-
-
 rule run_config:
     """The resolved configuration of this run (defaults filled) and its hash; figures of another configuration
     left in the figures folder are moved to figures/stale-<their config hash>/."""
@@ -47,25 +43,12 @@ rule run_config:
         FIGURES,
     output:
         RUN_CONFIG,
+    log:
+        f"{RESULTS}/logs/run_config.log",
+    conda:
+        "../../envs/grokedge.yaml"
     params:
         config_hash=CONFIG_HASH,
-    run:
-        import shutil
-
-        old = _recorded_hash() or "unknown"
-        keep = {Path(f).name for f in FIGURES} | {Path(f).with_suffix(".pdf").name for f in FIGURES}
-        stale = [f for f in sorted(Path(RESULTS, "figures").glob("*.*")) if f.is_file() and f.name not in keep]
-        for f in stale:
-            dest = Path(RESULTS, "figures", f"stale-{old}")
-            dest.mkdir(exist_ok=True)
-            shutil.move(str(f), str(dest / f.name))
-            print(f"moved {f} (not drawn by this configuration) to {dest}/", file=sys.stderr)
-        Path(output[0]).write_text(
-            json.dumps(
-                {"config_hash": CONFIG_HASH, "run_name": config["run_name"], "config": config},
-                indent=1,
-                sort_keys=True,
-                default=str,
-            )
-            + "\n"
-        )
+        figures=[f for f in FIGURES if f.endswith(".png")],
+    script:
+        "../scripts/run_config.py"

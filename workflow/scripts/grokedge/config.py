@@ -16,6 +16,7 @@ import importlib.resources
 import itertools
 import json
 import math
+from pathlib import Path
 
 import jsonschema
 import yaml
@@ -241,6 +242,36 @@ def config_hash(config: dict) -> str:
     """SHA-256 (first 12 hex digits) of the validated config's canonical JSON (sorted keys): the identity of a
     run's configuration, stamped into every table's provenance and into <results>/config.json."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def recorded_hash(run_config_path) -> str | None:
+    """The config hash recorded in a results folder's config.json (None if absent or unreadable)."""
+    try:
+        return json.loads(Path(run_config_path).read_text())["config_hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_run(run_config_path, config: dict, hash_: str, figures: list[str]) -> list[tuple[Path, Path]]:
+    """Write ``<results>/config.json`` (the resolved config and its hash ``hash_``, ``config_hash`` of the
+    workflow's validated config) for a complete run whose figures are
+    ``figures`` (PNG paths); any other file in their folder, left by another configuration, is moved to
+    ``figures/stale-<that configuration's hash>/`` first. Returns the (from, to) moves."""
+    import shutil
+
+    old = recorded_hash(run_config_path) or "unknown"
+    keep = {Path(f).name for f in figures} | {Path(f).with_suffix(".pdf").name for f in figures}
+    folder = Path(run_config_path).parent / "figures"
+    moves = []
+    for f in sorted(folder.glob("*.*")) if folder.is_dir() else []:
+        if f.is_file() and f.name not in keep:
+            dest = folder / f"stale-{old}"
+            dest.mkdir(exist_ok=True)
+            shutil.move(str(f), str(dest / f.name))
+            moves.append((f, dest / f.name))
+    record = {"config_hash": hash_, "run_name": config["run_name"], "config": config}
+    Path(run_config_path).write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    return moves
 
 
 def results_dir(config: dict) -> str:
