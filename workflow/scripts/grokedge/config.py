@@ -43,27 +43,6 @@ def canonical(x) -> str:
     return f"{float(x):.12g}"
 
 
-# grid axes beyond (N, lam|d, sigma, lr): the default (the value that adds nothing to a cell id) and its suffix
-EXTRA_AXES = {"bias_noise": (0.0, "bn"), "s0_norm": (0.1, "s0"), "b0": (0.0, "b0"), "label_fraction": (1.0, "r")}
-
-
-def cell_id(N, d, sigma, lr, bias_noise=0.0, s0_norm=0.1, b0=0.0, label_fraction=1.0, loss="logistic",
-            input_law="gaussian") -> str:
-    """The canonical id of a cell: N<N>_d<d>_sigma<sigma>_lr<lr>, then a suffix for each option away from its
-    default, in this order: _bn<bias_noise>, _s0<s0_norm>, _b0<b0>, _r<label_fraction>, _exp (exponential
-    loss), _law<name> (input law). Default options add nothing, so existing cells keep their ids and results."""
-    out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
-    values = {"bias_noise": bias_noise, "s0_norm": s0_norm, "b0": b0, "label_fraction": label_fraction}
-    for key, (default, tag) in EXTRA_AXES.items():
-        if float(values[key]) != default:
-            out += f"_{tag}{canonical(values[key])}"
-    if loss != "logistic":
-        out += "_exp"
-    if input_law != "gaussian":
-        out += f"_law{input_law}"
-    return out
-
-
 def _as_list(v) -> list:
     return list(v) if isinstance(v, list | tuple) else [v]
 
@@ -77,6 +56,41 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 def _load_schema(name: str) -> dict:
     return yaml.safe_load((SCHEMA_DIR / name).read_text())
+
+
+def _schema_defaults() -> dict:
+    """The schema's default of every experiment key, a one-element list read as its value (the one place for
+    defaults: the schema)."""
+    props = _load_schema("config.schema.yaml")["$defs"]["experiment"]["properties"]
+    out = {}
+    for key, spec in props.items():
+        if "default" in spec:
+            v = spec["default"]
+            out[key] = v[0] if isinstance(v, list) and len(v) == 1 else v
+    return out
+
+
+EXPERIMENT_DEFAULTS = _schema_defaults()
+# grid axes beyond (N, lam|d, sigma, lr): the default (the value that adds nothing to a cell id) and its suffix
+EXTRA_AXES = {key: (float(EXPERIMENT_DEFAULTS[key]), tag)
+              for key, tag in (("bias_noise", "bn"), ("s0_norm", "s0"), ("b0", "b0"), ("label_fraction", "r"))}
+
+
+def cell_id(N, d, sigma, lr, **options) -> str:
+    """The canonical id of a cell: N<N>_d<d>_sigma<sigma>_lr<lr>, then a suffix for each option away from its
+    schema default, in this order: _bn<bias_noise>, _s0<s0_norm>, _b0<b0>, _r<label_fraction>, _exp (exponential
+    loss), _law<name> (input law). Default options add nothing, so existing cells keep their ids and results."""
+    out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
+    for key, (default, tag) in EXTRA_AXES.items():
+        value = float(options.get(key, default))
+        if value != default:
+            out += f"_{tag}{canonical(value)}"
+    if options.get("loss", EXPERIMENT_DEFAULTS["loss"]) != EXPERIMENT_DEFAULTS["loss"]:
+        out += "_exp"
+    law = options.get("input_law", EXPERIMENT_DEFAULTS["input_law"])
+    if law != EXPERIMENT_DEFAULTS["input_law"]:
+        out += f"_law{law}"
+    return out
 
 
 def _is_integer(checker, x) -> bool:
@@ -185,7 +199,7 @@ def validate_config(config: dict) -> dict:
     for name, exp in config["experiments"].items():
         key = "lam" if "lam" in exp else "d"
         for grid_key in ("N", key, "sigma", "lr", *EXTRA_AXES):
-            values = [canonical(v) for v in _as_list(exp.get(grid_key, EXTRA_AXES.get(grid_key, (None,))[0]))]
+            values = [canonical(v) for v in _as_list(exp[grid_key])]
             if len(set(values)) != len(values):
                 raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
         if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
@@ -297,7 +311,7 @@ def cells(config: dict) -> list[dict]:
     for name in config["active"]:
         exp = config["experiments"][name]
         grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"],
-                                 *(_as_list(exp.get(k, default)) for k, (default, _) in EXTRA_AXES.items()))
+                                 *(_as_list(exp[k]) for k in EXTRA_AXES))
         for N, x, sigma, lr, eps, s0, b0, r in grid:
             if "lam" in exp:
                 d = round(x * N)
@@ -306,8 +320,8 @@ def cells(config: dict) -> list[dict]:
                                       f"d = {x * N:.6g}, not a positive integer")
             else:
                 d = int(x)
-            cid = cell_id(N, d, sigma, lr, eps, s0, b0, r, exp.get("loss", "logistic"),
-                          exp.get("input_law", "gaussian"))
+            cid = cell_id(N, d, sigma, lr, bias_noise=eps, s0_norm=s0, b0=b0, label_fraction=r, loss=exp["loss"],
+                          input_law=exp["input_law"])
             rows.append({"experiment": name, "cell": cid, "N": int(N), "d": int(d), "lam": d / N,
                          "sigma": float(sigma), "lr": float(lr), "bias_noise": float(eps),
                          "s0_norm": float(s0), "b0": float(b0), "label_fraction": float(r),
@@ -342,8 +356,8 @@ SEPARABILITY_KEYS = (*DATA_KEYS, "s_inf")
 
 # Model options whose default leaves a cell's params as they were before the option existed: they are left out
 # of the params at these values (Snakemake reruns a job whose params changed), and read with these defaults.
-OPTION_DEFAULTS = {"label_fraction": 1.0, "loss": "logistic", "input_law": "gaussian", "powerlaw_alpha": 1.5,
-                   "mixture_std": 0.5, "adam_eps": 1.0e-8}
+OPTION_DEFAULTS = {k: EXPERIMENT_DEFAULTS[k]
+                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "mixture_std", "adam_eps")}
 
 
 def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...] | None = None) -> dict:

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from . import data, metrics, separability, theory, train
-from .config import SEPARABILITY_KEYS, block_realisations
+from .config import EXPERIMENT_DEFAULTS, SEPARABILITY_KEYS, block_realisations
 from .io import read_table
 from .seeds import realisation_seed
 
@@ -22,7 +22,7 @@ log = logging.getLogger("grokedge.stages")
 DISTRIBUTION = "gaussian"
 PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise"]
 # the model options as columns of every table, with the values that rows written before they existed have
-OPTION_COLUMNS = {"s0_norm": 0.1, "b0": 0.0, "label_fraction": 1.0, "loss": "logistic", "input_law": "gaussian"}
+OPTION_COLUMNS = {k: EXPERIMENT_DEFAULTS[k] for k in ("s0_norm", "b0", "label_fraction", "loss", "input_law")}
 
 
 def _param(params: dict, k: str):
