@@ -4,11 +4,11 @@ from pathlib import Path
 from grokedge.claims import evaluate_claims, ledger_markdown, load_tables, verdict_counts
 from grokedge.runner import Job
 
-with Job(snakemake, "claims") as job:  # noqa: F821
-    inp, params = snakemake.input, snakemake.params  # noqa: F821
+with Job(snakemake, "claims") as job:
+    inp, params = snakemake.input, snakemake.params
     tables = load_tables(inp.runs, inp.curves, inp.toy_curves, inp.toy_times, inp.blog_curves,
                          {"figures": dict(params.figures), "grokking": dict(params.grokking)})
     ledger = evaluate_claims(tables)
     job.log.info("verdicts: %s", verdict_counts(ledger))
-    job.write(ledger, snakemake.output.ledger, "claims")  # noqa: F821
-    Path(snakemake.output.markdown).write_text(ledger_markdown(ledger))  # noqa: F821
+    job.write(ledger, snakemake.output.ledger, "claims")
+    Path(snakemake.output.markdown).write_text(ledger_markdown(ledger))

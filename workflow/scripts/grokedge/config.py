@@ -306,7 +306,7 @@ def canonical_params(params):
 def cells(config: dict) -> list[dict]:
     """The derived cell table: one dict per (active experiment, N, d, sigma, lr, bias_noise, s0_norm, b0,
     label_fraction), validated against
-    workflow/schemas/cells.schema.yaml. lam must give an integer d = lam * N."""
+    grokedge/schemas/cells.schema.yaml. lam must give an integer d = lam * N."""
     rows = []
     for name in config["active"]:
         exp = config["experiments"][name]
