@@ -132,8 +132,10 @@ def _experiment(t: Tables, key: str, candidates=(), detect: Callable[[pd.DataFra
     raise NotRun(f"no experiment for {key} in this run (looked for {names or 'a matching grid'})")
 
 
-def _main(t: Tables, table: str = "runs") -> tuple[str, pd.DataFrame]:
-    return _experiment(t, "main_experiment", ("lambda_sweep",), table=table)
+def _main(t: Tables, table: str = "runs", trained: bool = False) -> tuple[str, pd.DataFrame]:
+    """The main experiment's name and rows (only its trained realisations with ``trained``)."""
+    name, df = _experiment(t, "main_experiment", ("lambda_sweep",), table=table)
+    return name, _trained(df) if trained else df
 
 
 def _grok_name(t: Tables, kind: str, default: str) -> str:
@@ -273,8 +275,7 @@ def _fig6_kept(t: Tables) -> dict:
 @claim("prop32_inseparable", "Prop. 3.2 (1)",
        "Inseparable sets generalise perfectly: A_gen -> 1 (b -> -inf, S -> S_inf)")
 def _prop32_insep(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[~r.separable.astype(bool)]
     pred = [c for c in r.columns if c.startswith("grok_") and c.endswith("_pred")]
     if pred:  # only sets whose predicted grokking time lies well inside the horizon
@@ -294,8 +295,7 @@ def _prop32_insep(t: Tables) -> dict:
 @claim("prop32_separable", "Prop. 3.2 (2)",
        "Separable sets overfit: final A_gen -> Phi(1/(sigma M)) (M = margin), below 1")
 def _prop32_sep(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[r.separable.astype(bool) & (r.lam >= 0.6) & r.margin_acc_limit.notna()]
     if r.empty:
         raise NotRun("no separable set at lambda >= 0.6 (the limit is approached as 1/log t; closer to 1/2 "
@@ -407,8 +407,7 @@ def _fig10(t: Tables) -> dict:
 @claim("nonmonotone_gen_loss", "Sec. 3, Fig. 1 left",
        "Just below 1/2, L_gen rises then falls while L_train falls monotonically")
 def _nonmono(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[~r.separable.astype(bool) & (r.lam >= 0.4) & (r.lam < 0.5)]
     if r.empty:
         raise NotRun("no inseparable set with 0.4 <= lambda < 1/2")
@@ -427,8 +426,7 @@ def _nonmono(t: Tables) -> dict:
 @claim("grok_time_growth", "Sec. 3, Fig. 1 right bottom",
        "The grokking time (accuracy-0.9 delay) grows by several decades from lambda = 0.05 to ~0.48")
 def _growth(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     col = f"grok_{_grok_name(t, 'accuracy_delay', 'delay90')}"
     r = r[~r.separable.astype(bool) & (r.lam < 0.5)]
     med = r.groupby("lam").apply(lambda g: _censored_median(g[col], g[f"{col}_censored"]), include_groups=False)
@@ -447,8 +445,7 @@ def _growth(t: Tables) -> dict:
 @claim("fig1_delay_005", "Fig. 1 right bottom",
        "The accuracy-0.9 delay at lambda = 0.05 is ~3 epochs (N = 400)")
 def _delay005(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     col = f"grok_{_grok_name(t, 'accuracy_delay', 'delay90')}"
     c = r[np.isclose(r.lam, 0.05)]
     if c.empty:
@@ -463,8 +460,7 @@ def _delay005(t: Tables) -> dict:
 @claim("fig1_delay_peak", "Fig. 1 right bottom",
        "The accuracy-0.9 delay peaks at ~3e5 epochs near lambda = 1/2 (N = 400)")
 def _delaypeak(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     col = f"grok_{_grok_name(t, 'accuracy_delay', 'delay90')}"
     r = r[(r.lam > 0.44) & (r.lam < 0.56)]
     if r.lam.nunique() < 3:
@@ -481,8 +477,7 @@ def _delaypeak(t: Tables) -> dict:
 
 @claim("fig1_final_acc_090", "Fig. 1 right middle", "The final A_gen at lambda = 0.9 is ~0.55 (N = 400)")
 def _acc090(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     c = r[np.isclose(r.lam, 0.9)]
     if c.empty:
         raise NotRun(f"{name} has no lambda = 0.9")
@@ -506,8 +501,7 @@ def _curve_slopes(t: Tables, name: str, runs: pd.DataFrame, col: str) -> pd.Seri
 
 @claim("rate_b_inseparable", "Table 1, App. J (lambda < 1/2)", "Below 1/2, b ~ -log t: db/dlog t -> -1")
 def _rate_b_insep(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[~r.separable.astype(bool) & r.s_inf_norm.notna()]
     r = r[(r.final_s_norm - r.s_inf_norm).abs() < 1e-2 * r.s_inf_norm]  # S has settled at S_inf
     if r.empty:
@@ -520,8 +514,7 @@ def _rate_b_insep(t: Tables) -> dict:
 
 @claim("rate_s_inseparable", "Table 1, App. J (lambda < 1/2)", "Below 1/2, |S| -> |S_inf| (finite)")
 def _rate_s_insep(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[~r.separable.astype(bool) & r.s_inf_norm.notna()]
     pred = [c for c in r.columns if c.startswith("grok_") and c.endswith("_pred")]
     if pred:
@@ -537,8 +530,7 @@ def _rate_s_insep(t: Tables) -> dict:
 @claim("rate_separable", "Table 1, App. J (lambda > 1/2)",
        "Above 1/2, b ~ -log t/(1+M^2) and |S| ~ M log t/(1+M^2) (M = margin)")
 def _rate_sep(t: Tables) -> dict:
-    name, r = _main(t)
-    r = _trained(r)
+    name, r = _main(t, trained=True)
     r = r[r.separable.astype(bool) & r.margin.notna() & (r.lam >= 0.6)]
     if r.empty:
         raise NotRun("no separable set at lambda >= 0.6")

@@ -40,15 +40,6 @@ def _with_params(df: pd.DataFrame, params: dict) -> pd.DataFrame:
     return df
 
 
-def with_option_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with every OPTION_COLUMNS column present, missing values (rows from block files written before
-    the options existed) set to the default: for aggregating old and new block tables together."""
-    df = df.copy()
-    for k, default in OPTION_COLUMNS.items():
-        df[k] = df[k].fillna(default) if k in df else default
-    return df
-
-
 def block_seeds(params: dict, block: int) -> list[tuple[int, int]]:
     """(realisation, seed) for every realisation of the block. The input law's name is the seed scheme's
     distribution tag (``gaussian`` for the paper's law: the seeds of existing results are unchanged)."""

@@ -312,15 +312,6 @@ def grokking_time_large_n(lam, sigma=1.0, lr=0.01, level=0.95, limit: Inseparabl
         return np.exp(ndtri(level) * lim.sigma_s_norm) / (np.asarray(lr, dtype=float) * lim.m)
 
 
-def separable_probability_large_n(lam, N):
-    """Wendel's law in its large-N form at finite N (the step at lambda = 1/2 of width ~ 1/sqrt(d)), the
-    finite-size link between the two sides: P(separable) = Phi(sqrt(2 d) (sqrt(2 lam) - 1/sqrt(2 lam)))."""
-    from .separability import wendel_large_n
-
-    lam = np.asarray(lam, dtype=float)
-    return wendel_large_n(lam, lam * np.asarray(N, dtype=float))
-
-
 def projection_summary(X: np.ndarray, s_inf: np.ndarray) -> dict:
     """Per-realisation summary of the training projections p_i = S_inf.x_i (inseparable set): the fraction
     of positive ones (paper Fig. 6 left) and the mean of the positive normalised projections
