@@ -408,7 +408,7 @@ def test_a_row_of_runs_regenerates_its_realisation(reference):
 
     mine = curves[(curves.cell == row.cell) & (curves.realisation == row.realisation)].reset_index(drop=True)
     # retrained with its block (the manifest names the block-mates): the same rows, bit for bit
-    again = _curves(train_block(params, manifest))
+    again = _curves(train_block(params, block))
     again = again[again.realisation == row.realisation].reset_index(drop=True)
     pd.testing.assert_frame_equal(again[mine.columns], mine, check_exact=True)
     # retrained alone: the flow solver controls its error over the whole block (one adaptive step for all of
@@ -425,7 +425,7 @@ def test_gd_realisation_retrained_alone_is_bitwise_its_block_rows():
     from grokedge.stages import dataset_manifest
 
     manifest = dataset_manifest(params, 1)
-    block = _curves(train_block(params, manifest))
+    block = _curves(train_block(params, 1))
     for r, seed in zip(manifest.realisation, manifest.seed, strict=True):
         real = data.realisation(params["N"], params["d"], params["sigma"], int(seed), params["s0_norm"])
         solo = alone(params, real, int(r))
@@ -499,12 +499,13 @@ def test_tampered_manifest_is_rejected(reference, tmp_path):
     meta = {k: v for k, v in table_metadata(block / "dataset.parquet").items() if k not in ("format", "kind")}
     manifest.loc[0, "x_sha256"] = "0" * 64
     write_table(manifest, block / "dataset.parquet", "dataset", meta)
-    proc = run(work, str((block / "curves.parquet").relative_to(work)), "--forcerun", "train", "--cores", "1",
-               *small(work))
+    runs = "results/tables/runs.parquet"
+    (work / runs).unlink()
+    proc = run(work, runs, "--cores", "1", *small(work))
     assert proc.returncode != 0
-    expected = ("train of lambda_sweep/N40_d18_sigma5_lr0.01 block 0 failed: N40_d18_sigma5_lr0.01 realisation 0: "
-                "regenerated data differ from the manifest")
+    # the train job generates its own data: the aggregation compares the two stages' checksums
+    expected = ("aggregate failed: lambda_sweep/N40_d18_sigma5_lr0.01 realisation 0: the trained data differ from "
+                "the dataset manifest")
     assert expected in proc.stdout, proc.stdout[-3000:]
-    log = work / "results/logs/train/lambda_sweep/N40_d18_sigma5_lr0.01/block0.log"
-    assert expected in log.read_text()
-    assert not (block / "curves.parquet").exists()
+    assert expected in (work / "results/logs/aggregate.log").read_text()
+    assert not (work / runs).exists()

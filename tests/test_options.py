@@ -137,7 +137,7 @@ def test_seed_scheme_and_checksums_per_law():
         seeds = stages.block_seeds(p, 0)
         assert seeds[1][1] == realisation_seed(1, name, 20, 5, 1) != gauss[1][1]
         man = stages.dataset_manifest(p, 0)
-        assert len(stages.load_realisations(p, man)) == 4  # checksums verified on regeneration
+        assert len(list(stages.load_realisations(p, man))) == 4  # checksums verified on regeneration
 
 
 @pytest.mark.parametrize("loss", ["logistic", "exponential"])
@@ -260,7 +260,7 @@ def test_train_block_with_every_option():
         cfg = _cfg(solver="gd", horizon=50, **exp)
         cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")
         params = config.cell_params(cfg, "opt", cell)
-        curves, state = stages.train_block(params, stages.dataset_manifest(params, 0))
+        curves, state = stages.train_block(params, 0)
         assert np.isfinite(curves[["train_loss", "gen_loss", "gen_acc"]].to_numpy()).all()
         for k in ("s0_norm", "b0"):
             assert (curves[k] == cell[k]).all()

@@ -12,13 +12,25 @@ def test_constants_follow_the_solver():
 
 def test_a_job_too_big_for_the_machine_is_refused_with_cell_and_size():
     mem = resources.mem_mb(N=40000, d=19200, realisations=1, solver="flow", horizon=1e9, n_test=10000)
-    assert mem > 12 * 1024  # two float64 copies of a 6.1 GB X, and the test set
+    x_mb = 8 * 40000 * 19200 / 2**20
+    assert 1.4 * x_mb < mem < 2 * x_mb  # a 5.7 GiB float64 X held once (one realisation), and the test set
+    assert resources.mem_mb(N=40000, d=19200, realisations=2, solver="flow", horizon=1e9) > 4 * x_mb  # list + stack
     with pytest.raises(resources.ResourceError) as err:
-        resources.check_fits("training_curves/N40000_d19200_sigma5_lr0.01", mem, available_mb=8 * 1024)
+        resources.check_fits("training_curves/N40000_d19200_sigma5_lr0.01", mem, available_mb=6 * 1024)
     msg = str(err.value)
     assert "cell training_curves/N40000_d19200_sigma5_lr0.01" in msg
-    assert f"{mem / 1024:.1f} GB" in msg and "8.0 GB" in msg and "block_size" in msg
+    assert f"{mem / 1024:.1f} GB" in msg and "6.0 GB" in msg and "block_size" in msg
     resources.check_fits("small", 500.0, available_mb=8 * 1024)  # fits: no error
+
+
+def test_a_separability_job_too_big_is_refused_with_the_way_out():
+    mem = resources.separability_mem_mb(40000, 19200)
+    assert mem > 4 * 8 * 40000 * 19200 / 2**20  # the NNLS and Newton copies of X
+    with pytest.raises(resources.ResourceError, match="separability: false"):
+        resources.check_fits("fig10_sigma/N40000_d19200_sigma1_lr0.01", mem, available_mb=24 * 1024,
+                             job="the separability job fig10_sigma_0")
+    resources.check_fits("x", resources.separability_mem_mb(40000, 19200, decide=False), available_mb=24 * 1024,
+                         job="the separability job fig10_sigma_0")
 
 
 def test_machine_memory_can_be_set_for_a_cluster_node(monkeypatch):

@@ -149,28 +149,50 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
 
 
 # -- grouped separability jobs (workflow/rules/separability.smk) ---------------------------------------------------
-# Work (sets x N x d) per job: about 240 sets at N = 400, d = 200, i.e. ~15 s, so that the first trains start
-# early; a cell is never split, and chunks follow the grid order (adding a cell may move the chunk boundaries
-# after it: those jobs rerun, but their blocks come from the cache).
-SEPARABILITY_CHUNK_WORK = 2.0e7
+# Modelled seconds of work per job (grokedge.resources.separability_runtime_s): ~15 s, so that jobs finish early
+# and run side by side; a cell is never split, and chunks follow the grid order (adding a cell may move the chunk
+# boundaries after it: those jobs rerun, but their blocks come from the cache).
+SEPARABILITY_CHUNK_S = 15.0
+
+
+def _separability_cost(c):
+    """(modelled seconds, MiB) of one cell's separability work."""
+    exp = config["experiments"][c["experiment"]]
+    decide = exp["separability"]
+    return (
+        resources_model.separability_runtime_s(c["N"], c["d"], c["realisations"], decide),
+        resources_model.separability_mem_mb(c["N"], c["d"], decide),
+    )
 
 
 def _separability_chunks():
     """[(name suffix, [cells])]: the experiment's cells in grid order, cut into chunks of bounded work."""
     out = []
     for exp in sorted({c["experiment"] for c in CELLS}):
-        chunks, work = [[]], 0
+        chunks, work = [[]], 0.0
         for c in (c for c in CELLS if c["experiment"] == exp):
-            # the NNLS margin and the LP grow faster than N d: weight large sets by N / 400, so that a few
-            # N = 4000 sets (~40 s each) get jobs of their own and run side by side
-            w = c["realisations"] * c["N"] * c["d"] * max(1.0, c["N"] / 400)
-            if chunks[-1] and work + w > SEPARABILITY_CHUNK_WORK:
+            w = _separability_cost(c)[0]
+            if chunks[-1] and work + w > SEPARABILITY_CHUNK_S:
                 chunks.append([])
-                work = 0
+                work = 0.0
             chunks[-1].append(c)
             work += w
         out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
     return out
+
+
+def separability_mem_mb(name, chunk):
+    """MiB: the cost model's peak over the chunk's cells plus 25%; refused before anything runs if the machine
+    (or $GROKEDGE_MEM_MB) is smaller, naming the largest cell."""
+    c = max(chunk, key=lambda c: _separability_cost(c)[1])
+    mem = 1.25 * _separability_cost(c)[1]
+    resources_model.check_fits(f"{c['experiment']}/{c['cell']}", mem, job=f"the separability job {name}")
+    return int(mem)
+
+
+def separability_runtime(chunk):
+    """Minutes: three times the modelled work plus ten minutes (as train_runtime)."""
+    return 10 + int(3 * sum(_separability_cost(c)[0] for c in chunk) / 60)
 
 
 def _chunk_blocks(chunk):

@@ -1,8 +1,9 @@
 # One job per experiment (or per chunk of a large one) writes every block's dataset manifest (seeds and
-# checksums) and its certified separability table: a few processes instead of two per block. Per-cell caching survives the grouping:
-# the train rule reads its manifest as ancient() (a rewrite with the same content does not retrain), and each
-# block's separability table is reused from results/cache/separability when its data parameters, checksums
-# and code are unchanged (grokedge.stages.separability_cached), so changing one cell recomputes that cell only.
+# checksums) and its certified separability table: a few processes instead of two per block. Training does not
+# wait for it (the train job generates its block from the seeds; the aggregation compares the checksums).
+# Per-cell caching survives the grouping: each block's separability table is reused from
+# results/cache/separability when its data parameters, checksums and code are unchanged
+# (grokedge.stages.separability_cached), so changing one cell recomputes that cell only.
 
 
 for _name, _chunk in _separability_chunks():
@@ -20,9 +21,9 @@ for _name, _chunk in _separability_chunks():
         conda:
             "../../envs/grokedge.yaml"
         resources:
-            # one realisation's X and the LP's working copies at a time; ~1 s per 10^6 elements of X
-            mem_mb=500 + max(int(20 * 8 * c["N"] * c["d"] / 2**20) for c in _chunk),
-            runtime=10 + int(sum(c["realisations"] * c["N"] * c["d"] for c in _chunk) * 1e-6),
+            # the cost model (grokedge.resources), with room; see common.smk
+            mem_mb=separability_mem_mb(_name, _chunk),
+            runtime=separability_runtime(_chunk),
         params:
             blocks=[
                 {

@@ -230,7 +230,7 @@ def _wendel(t: Tables) -> dict:
     r = runs
     if "label_fraction" in r:
         r = r[r.label_fraction.fillna(1.0) >= 1.0]
-    r = r.drop_duplicates(["N", "d", "seed"])
+    r = r[r.separable.notna()].drop_duplicates(["N", "d", "seed"])  # experiments with separability: false
     g = r.groupby(["N", "d"]).separable.agg(["sum", "count"]).reset_index()
     # scipy's bdtr is NaN for k > n: Wendel's probability is exactly 1 when d >= N
     p = np.where(g.d >= g.N, 1.0, bdtr(np.minimum(g.d, g.N) - 1, g.N - 1, 0.5))
@@ -262,7 +262,7 @@ def _fig6_kept(t: Tables) -> dict:
     if r.empty:
         raise NotRun("no cell N = 2400, d = 1191 in this run (the paper preset's s_inf_paper has it)")
     n = len(r)
-    kept = float((~r.separable.astype(bool)).mean())
+    kept = float((r.separable.eq(False)).mean())
     ref = pv.paper_value("6", "kept_fraction")
     wendel = 1 - float(bdtr(1190, 2399, 0.5))
     tol = N_SIGMA * math.sqrt(ref * (1 - ref) / n) + 0.02
@@ -276,7 +276,7 @@ def _fig6_kept(t: Tables) -> dict:
        "Inseparable sets generalise perfectly: A_gen -> 1 (b -> -inf, S -> S_inf)")
 def _prop32_insep(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[~r.separable.astype(bool)]
+    r = r[r.separable.eq(False)]
     pred = [c for c in r.columns if c.startswith("grok_") and c.endswith("_pred")]
     if pred:  # only sets whose predicted grokking time lies well inside the horizon
         r = r[r[pred[0]] < r.horizon / 100]
@@ -296,7 +296,7 @@ def _prop32_insep(t: Tables) -> dict:
        "Separable sets overfit: final A_gen -> Phi(1/(sigma M)) (M = margin), below 1")
 def _prop32_sep(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[r.separable.astype(bool) & (r.lam >= 0.6) & r.margin_acc_limit.notna()]
+    r = r[r.separable.eq(True) & (r.lam >= 0.6) & r.margin_acc_limit.notna()]
     if r.empty:
         raise NotRun("no separable set at lambda >= 0.6 (the limit is approached as 1/log t; closer to 1/2 "
                      "it is not reached within any horizon)")
@@ -317,7 +317,7 @@ def _prop34(t: Tables) -> dict:
         name, r = _experiment(t, "s_inf", ("s_inf_scaling",))
     except NotRun:
         name, r = _main(t)
-    r = r[~r.separable.astype(bool) & r.s_inf_norm.notna() & (r.lam < 0.5)]
+    r = r[r.separable.eq(False) & r.s_inf_norm.notna() & (r.lam < 0.5)]
     u = r.sigma * r.s_inf_norm
     med = u.groupby(r.lam).median()
     if len(med) < 3:
@@ -340,7 +340,7 @@ def _fig1_s_inf(t: Tables) -> dict:
         name, r = _experiment(t, "s_inf", ("s_inf_scaling",))
     except NotRun:
         name, r = _main(t)
-    r = r[~r.separable.astype(bool) & r.s_inf_norm.notna()]
+    r = r[r.separable.eq(False) & r.s_inf_norm.notna()]
     med = (r.sigma * r.s_inf_norm).groupby(1 - 2 * r.lam).median()
     out = []
     for row in pv.paper_values("1 right top", "s_inf_norm").itertuples():
@@ -408,7 +408,7 @@ def _fig10(t: Tables) -> dict:
        "Just below 1/2, L_gen rises then falls while L_train falls monotonically")
 def _nonmono(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[~r.separable.astype(bool) & (r.lam >= 0.4) & (r.lam < 0.5)]
+    r = r[r.separable.eq(False) & (r.lam >= 0.4) & (r.lam < 0.5)]
     if r.empty:
         raise NotRun("no inseparable set with 0.4 <= lambda < 1/2")
     bump = (r.gen_loss_bump_initial > 0) & (r.gen_loss_bump_final > 0)
@@ -428,7 +428,7 @@ def _nonmono(t: Tables) -> dict:
 def _growth(t: Tables) -> dict:
     name, r = _main(t, trained=True)
     col = f"grok_{_grok_name(t, 'accuracy_delay', 'delay90')}"
-    r = r[~r.separable.astype(bool) & (r.lam < 0.5)]
+    r = r[r.separable.eq(False) & (r.lam < 0.5)]
     med = r.groupby("lam").apply(lambda g: _censored_median(g[col], g[f"{col}_censored"]), include_groups=False)
     if len(med) < 2 or med.index[0] > 0.1 or med.index[-1] < 0.47:
         raise NotRun(f"{name} does not span lambda ~0.05 to ~0.48 on the inseparable side")
@@ -502,7 +502,7 @@ def _curve_slopes(t: Tables, name: str, runs: pd.DataFrame, col: str) -> pd.Seri
 @claim("rate_b_inseparable", "Table 1, App. J (lambda < 1/2)", "Below 1/2, b ~ -log t: db/dlog t -> -1")
 def _rate_b_insep(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[~r.separable.astype(bool) & r.s_inf_norm.notna()]
+    r = r[r.separable.eq(False) & r.s_inf_norm.notna()]
     r = r[(r.final_s_norm - r.s_inf_norm).abs() < 1e-2 * r.s_inf_norm]  # S has settled at S_inf
     if r.empty:
         raise NotRun("no inseparable set whose S has settled at S_inf by the horizon")
@@ -515,7 +515,7 @@ def _rate_b_insep(t: Tables) -> dict:
 @claim("rate_s_inseparable", "Table 1, App. J (lambda < 1/2)", "Below 1/2, |S| -> |S_inf| (finite)")
 def _rate_s_insep(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[~r.separable.astype(bool) & r.s_inf_norm.notna()]
+    r = r[r.separable.eq(False) & r.s_inf_norm.notna()]
     pred = [c for c in r.columns if c.startswith("grok_") and c.endswith("_pred")]
     if pred:
         r = r[r[pred[0]] < r.horizon / 100]
@@ -531,7 +531,7 @@ def _rate_s_insep(t: Tables) -> dict:
        "Above 1/2, b ~ -log t/(1+M^2) and |S| ~ M log t/(1+M^2) (M = margin)")
 def _rate_sep(t: Tables) -> dict:
     name, r = _main(t, trained=True)
-    r = r[r.separable.astype(bool) & r.margin.notna() & (r.lam >= 0.6)]
+    r = r[r.separable.eq(True) & r.margin.notna() & (r.lam >= 0.6)]
     if r.empty:
         raise NotRun("no separable set at lambda >= 0.6")
     sb = _curve_slopes(t, name, r, "b")
@@ -775,11 +775,18 @@ def _fig11(t: Tables) -> dict:
     return _phenomenology(r, name)
 
 
+def _verdict(r: pd.DataFrame, separable: bool) -> pd.Series:
+    """Sets decided ``separable`` (or not) by the LP; for experiments run with ``separability: false`` (sets
+    beyond the LP's reach), those whose Wendel probability of the other verdict is below 1e-6."""
+    odds = r.wendel_p_separable if separable else 1 - r.wendel_p_separable
+    return r.separable.eq(separable) | (r.separable.isna() & (odds > 1 - 1e-6))
+
+
 def _phenomenology(r: pd.DataFrame, name: str) -> dict:
     """Below 1/2 the inseparable sets reach A_gen >= 0.95 at the horizon; above 1/2 the separable ones stay < 1."""
     r = _trained(r)
-    below = r[(r.lam < 0.5) & ~r.separable.astype(bool)]
-    above = r[(r.lam > 0.5) & r.separable.astype(bool)]
+    below = r[(r.lam < 0.5) & _verdict(r, False)]
+    above = r[(r.lam > 0.5) & _verdict(r, True)]
     if below.empty or above.empty:
         raise NotRun(f"{name} lacks inseparable sets below 1/2 or separable ones above")
     lo = float(below.groupby("lam").final_gen_acc.median().min())

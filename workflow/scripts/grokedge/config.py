@@ -351,13 +351,14 @@ def block_realisations(block: int, block_size: int, realisations: int) -> range:
 # the training of that cell, not its datasets or LP decisions. (Options at their default are absent.)
 DATA_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "realisations", "root_seed",
              "block_size", "s0_norm", "label_fraction", "input_law", "powerlaw_alpha", "mixture_std")
-SEPARABILITY_KEYS = (*DATA_KEYS, "s_inf")
+SEPARABILITY_KEYS = (*DATA_KEYS, "s_inf", "separability")
 
 
 # Model options whose default leaves a cell's params as they were before the option existed: they are left out
 # of the params at these values (Snakemake reruns a job whose params changed), and read with these defaults.
 OPTION_DEFAULTS = {k: EXPERIMENT_DEFAULTS[k]
-                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "mixture_std", "adam_eps")}
+                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "mixture_std", "adam_eps",
+                             "separability")}
 
 
 def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...] | None = None) -> dict:

@@ -147,5 +147,6 @@ def sampled_test_set(seed: int, n_test: int, d: int, sigma: float, bias_noise: f
 
 
 def checksum(a: np.ndarray) -> str:
-    """SHA-256 of an array's float64 little-endian bytes: the fingerprint a manifest records."""
-    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
+    """SHA-256 of an array's float64 little-endian bytes: the fingerprint a manifest records (hashed through a
+    memoryview: no copy of a multi-GB X)."""
+    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").data).hexdigest()

@@ -64,7 +64,7 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     def prefix(N, sigma) -> str:  # one group: (N, sigma) is in the table's row label, not in the legend
         return f"{_group_label(N, sigma)}: " if len(groups) > 1 else ""
 
-    lam_top = max(0.5, float(r.loc[~r.separable & r.s_inf_norm.notna(), "lam"].max())) if len(r) else 0.5
+    lam_top = max(0.5, float(r.loc[r.separable.eq(False) & r.s_inf_norm.notna(), "lam"].max())) if len(r) else 0.5
     pts = None
     for colour, ((N, sigma), g) in zip(palette, groups, strict=False):
         rows = []
@@ -89,7 +89,7 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
         table_rows.append([counts.get(x, "") for x in xs_all])
         table_labels.append(f"censored k of n = {s.n.iloc[0]}, {_group_label(N, sigma)}" if same_n and len(s)
                             else f"censored k/n, {_group_label(N, sigma)}")
-        g = g[~g.separable & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
+        g = g[g.separable.eq(False) & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
         ok_r = g[~g[cens] & (g[col] > 0)]
         pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
                           vmin=r.lam.min(), vmax=lam_top)
@@ -202,9 +202,9 @@ def final_accuracy_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     fig, ax = plt.subplots(figsize=(6, 4.2))
     rng = np.random.default_rng(0)
     jitter = rng.uniform(-0.004, 0.004, len(t))
-    ax.scatter(t.lam + jitter, t.final_gen_acc, s=8, alpha=0.5, c=np.where(t.separable, "C3", "C0"),
+    ax.scatter(t.lam + jitter, t.final_gen_acc, s=8, alpha=0.5, c=np.where(t.separable.eq(True), "C3", "C0"),
                label="final $A_{gen}$ (blue inseparable, red separable)")
-    sep = t[t.separable]
+    sep = t[t.separable.eq(True)]
     if len(sep):
         q = sep.groupby("lam").margin_acc_limit.median()
         ax.plot(q.index, q.values, "k_", markersize=14, mew=2, label=r"margin limit $\Phi(1/\sigma M)$, median")
@@ -299,7 +299,7 @@ def s_inf_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     realisation (points) and the median with its IQR per lambda."""
     import seaborn as sns
 
-    r = runs[~runs.separable & runs.s_inf_norm.notna()]
+    r = runs[runs.separable.eq(False) & runs.s_inf_norm.notna()]
     r = r.assign(distance=1 - 2 * r.lam, group=[_group_label(N, s) for N, s in zip(r.N, r.sigma, strict=True)])
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     sns.scatterplot(r, x="distance", y="s_inf_norm", hue="group", s=10, alpha=0.4, legend=False, ax=ax)

@@ -4,7 +4,7 @@ Memory (MiB) is the sum of what the job holds at its peak, in float64 unless sai
 
     base                          interpreter, numpy, scipy, pandas, pyarrow           BASE_MB
     data                          the block's X as loaded by the train stage: the list   2 R N d
-                                  of realisations and the stacked (R, N, d) array
+                                  of realisations and the stacked (R, N, d) array        (R = 1: R N d)
     GD / Adam working copy        U = [X, c] (R, N, d + 1)                               R N (d + 1)
     flow                          streamed (big data) or batched groups: no copy of X;   R K (d + 1) (x 3)
                                   the checkpoint states, their copy and the metrics'
@@ -53,11 +53,13 @@ def checkpoints(horizon: float, per_decade: int) -> int:
 
 
 def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
-           per_decade: int = 20, data_copies: int = 2, float32: bool = False) -> float:
-    """Peak resident memory of a train job in MiB (see the module docstring). ``data_copies``: 2 in the
-    pipeline's train stage (the realisations and their stacked array), 1 for a caller holding X once (e.g.
-    ``benchmarks.paper_size``); ``float32``: X stored in float32."""
+           per_decade: int = 20, data_copies: int | None = None, float32: bool = False) -> float:
+    """Peak resident memory of a train job in MiB (see the module docstring). ``data_copies``: by default as in
+    the pipeline's train stage: 2 for a block of several realisations (the list and their stacked array), 1 for
+    one (a view); ``float32``: X stored in float32."""
     R, K = realisations, checkpoints(horizon, per_decade)
+    if data_copies is None:
+        data_copies = 1 if R == 1 else 2
     elems = data_copies * R * N * d * (0.5 if float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
     if solver in ("gd", "adam"):
         elems += R * N * (d + 1)
@@ -85,6 +87,27 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
     return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
 
 
+# Separability jobs (one per experiment or chunk; grokedge.stages.separability_block). Per set, the certified
+# decision (NNLS margin, working-set LP) and Newton's S_inf cost ~DECIDE_NS N d^2 (measured, one core: N = 4000,
+# d = 1920: 33 s decide + 3.6 s S_inf; N = 1600, d = 768: 1.2 s; N = 400, d = 208: 0.06 s), and every set is drawn
+# twice (its manifest, then its decision). Memory: one set at a time: X, its scaled copy, the NNLS matrix and
+# Newton's weighted copy (4 N d) plus the Hessian and the LP's LU (2 d^2).
+DECIDE_NS = 2.5
+
+
+def separability_runtime_s(N: int, d: int, realisations: int, decide: bool = True) -> float:
+    """Seconds of one core for ``realisations`` sets of one cell (start-up not included)."""
+    per_set = 2.0 * DRAW_NS * 1e-9 * N * d + (DECIDE_NS * 1e-9 * N * d * d if decide else 0.0)
+    return realisations * per_set
+
+
+def separability_mem_mb(N: int, d: int, decide: bool = True) -> float:
+    """Peak resident MiB of a separability job whose largest set is N x d (sets are handled one at a time);
+    without the decision only the set itself (its checksum is hashed in place)."""
+    elems = (4.0 * N * d + 2.0 * d * d) if decide else 1.0 * N * d
+    return BASE_MB + 8.0 * elems / 2**20
+
+
 def machine_mb() -> float:
     """Memory a job may use on this machine: $GROKEDGE_MEM_MB if set (e.g. a cluster node's size), else
     MemTotal from /proc/meminfo; inf where neither is known."""
@@ -105,13 +128,15 @@ class ResourceError(ValueError):
     """A job that cannot fit the machine."""
 
 
-def check_fits(cell: str, mem_mb: float, available_mb: float | None = None) -> None:
+def check_fits(cell: str, mem_mb: float, available_mb: float | None = None, job: str = "a train job") -> None:
     """Refuse, before it starts, a job whose modelled peak memory exceeds ``available_mb`` (default:
     ``machine_mb()``), with a message naming the cell, the size and the ways out."""
     available = machine_mb() if available_mb is None else available_mb
     if mem_mb > available:
+        way_out = ("set separability: false for this experiment (sets beyond the LP's reach)"
+                   if "separability" in job else "use the sampled test set only where needed")
         raise ResourceError(
-            f"cell {cell}: a train job needs about {mem_mb / 1024:.1f} GB of memory (cost model, "
+            f"cell {cell}: {job} needs about {mem_mb / 1024:.1f} GB of memory (cost model, "
             f"grokedge.resources) but this machine has {available / 1024:.1f} GB: lower N, d or block_size for this "
-            f"experiment, use the sampled test set only where needed, or run it on a larger node "
+            f"experiment, {way_out}, or run it on a larger node "
             f"(profiles/slurm; GROKEDGE_MEM_MB sets the memory a job may use)")

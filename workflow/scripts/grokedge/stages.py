@@ -54,32 +54,36 @@ def _realisation(params: dict, seed: int) -> data.Realisation:
                             law=data.law_from_params(params), label_fraction=_param(params, "label_fraction"))
 
 
-def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
-    """Stage 1: one row per realisation: its seed and the SHA-256 of its training points and S0, which every
-    later stage checks after regenerating the arrays from the seed."""
-    rows = []
+def _generate_block(params: dict, block: int):
+    """(manifest row, realisation) for every realisation of the block, generated from its seed; the row holds
+    the seed and the SHA-256 of the training points and S0, which every later stage checks."""
     for r, seed in block_seeds(params, block):
         real = _realisation(params, seed)
-        rows.append(_ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
-                                       "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())})
-    return pd.DataFrame(rows)
+        yield _ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
+                                 "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())}, real
 
 
-def load_realisations(params: dict, manifest: pd.DataFrame) -> list[data.Realisation]:
-    """Regenerate a block's realisations from the manifest's seeds and verify their checksums."""
-    out = []
+def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
+    """Stage 1: one row per realisation: its seed and the checksums of its arrays (``_generate_block``)."""
+    return pd.DataFrame([row for row, _ in _generate_block(params, block)])
+
+
+def load_realisations(params: dict, manifest: pd.DataFrame):
+    """Regenerate a block's realisations from the manifest's seeds, one at a time (a block of large sets is
+    never held at once), verifying their checksums."""
     for row in manifest.itertuples():
         real = _realisation(params, int(row.seed))
         if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
             raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
-                               "manifest (a different numpy random stream?); rerun the dataset rule")
-        out.append(real)
-    return out
+                               "manifest (a different numpy random stream?); delete the block's dataset.parquet and rerun")
+        yield real
 
 
 def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     """Stage 2: the certified LP decision (``separability.decide``: verdict, certificate, NNLS margin and its
     duality gap for separable sets); S_inf for inseparable ones."""
+    if not params.get("separability", True):
+        return _undecided_block(params, manifest)
     rows = []
     for row, real in zip(manifest.itertuples(), load_realisations(params, manifest), strict=True):
         X = real.X
@@ -101,7 +105,28 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
         rows.append(rec)
         log.info("%s realisation %d: separable=%s (%s, LP solves %d)", params["cell"], row.realisation, sep,
                  res.certificate, res.lp_solves)
-    return pd.DataFrame(rows)
+    return _with_wendel(pd.DataFrame(rows), params)
+
+
+def _with_wendel(table: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """``separable`` as a nullable boolean (empty where not decided) and Wendel's probability of a separable
+    set at the cell's (N, d), the odds of each verdict before any LP."""
+    table["separable"] = table["separable"].astype("boolean")
+    table["wendel_p_separable"] = separability.wendel_probability(params["N"], params["d"])
+    return table
+
+
+def _undecided_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an experiment with ``separability: false`` (sets beyond the LP's reach, e.g. the paper's
+    N = 4e4): seeds and Wendel's probability, ``separable`` empty and no certificate; nothing is claimed."""
+    nan = np.nan
+    rows = [_ids(params, row.realisation) | {
+        "seed": int(row.seed), "separable": None, "lp_optimum": nan, "lp_solves": 0, "lp_full": False,
+        "margin": nan, "margin_gap": nan, "cert_kind": "none", "cert_margin": nan, "cert_residual": nan,
+        "cert_tolerance": nan, "s_inf_norm": nan, "s_inf_m": nan, "s_inf_grad": nan, "s_inf_pos_frac": nan,
+        "s_inf_pos_mean": nan} for row in manifest.itertuples()]
+    log.info("%s: %d sets not decided (separability: false)", params["cell"], len(rows))
+    return _with_wendel(pd.DataFrame(rows), params)
 
 
 def _separability_code_hash() -> str:
@@ -151,11 +176,14 @@ def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tup
     return table, False
 
 
-def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def train_block(params: dict, block: int, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: train every realisation of the block together (GD and Adam split the realisations over
-    ``threads`` threads, with identical results for any count). Returns the curves (one row per realisation
-    and checkpoint) and the final states (one row per realisation: b and the vector S)."""
-    reals = load_realisations(params, manifest)
+    ``threads`` threads, with identical results for any count). The realisations are generated here from their
+    seeds, so training never waits for the separability stage; their checksums go into the final states, and
+    the aggregation checks them against the dataset manifest (``check_same_data``). Returns the curves (one row
+    per realisation and checkpoint) and the final states (one row per realisation: b, the vector S, checksums)."""
+    rows, reals = zip(*_generate_block(params, block), strict=True)
+    manifest = pd.DataFrame(list(rows))
     # one realisation (paper-size blocks): a view, not a second copy of a multi-GB X
     X = reals[0].X[None] if len(reals) == 1 else np.stack([r.X for r in reals])
     S0 = np.stack([r.S0 for r in reals])
@@ -188,18 +216,19 @@ def train_block(params: dict, manifest: pd.DataFrame, threads: int = 1) -> tuple
     df = _with_params(pd.DataFrame(frame), params)
     df["solver"] = params["solver"]
     state = pd.DataFrame({"realisation": manifest.realisation.to_numpy(), "seed": manifest.seed.to_numpy(),
+                          "x_sha256": manifest.x_sha256.to_numpy(), "s0_sha256": manifest.s0_sha256.to_numpy(),
                           "epoch": epochs[-1], "b": traj.b[:, -1], "S": list(traj.S[:, -1])})
     return df, _with_params(state, params)
 
 
-def gather_blocks(paths: list, kind: str) -> pd.DataFrame:
+def gather_blocks(paths: list, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Read every block's table of one kind and check that each belongs where it lies: the experiment and cell
     of every row match the path ``.../<experiment>/<cell>/block<k>/...``, and no realisation of a cell appears in
     two blocks (a block's outputs copied over another's). An error names the file."""
     frames, seen = [], {}
     for path in map(str, paths):
         m = re.search(r"/([a-z][a-z0-9_]*)/(N\d+_d\d+_sigma[^/]+)/block(\d+)/[^/]+$", path)
-        df = read_table(path, kind)
+        df = read_table(path, kind, columns if columns is None else ["experiment", "cell", "realisation", *columns])
         if m is None:
             raise ValueError(f"{path}: not a block output (expected .../<experiment>/<cell>/block<k>/...)")
         for col, want in (("experiment", m.group(1)), ("cell", m.group(2))):
@@ -214,6 +243,21 @@ def gather_blocks(paths: list, kind: str) -> pd.DataFrame:
                                  "copied over another's?); delete the wrong one and rerun the workflow")
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+def check_same_data(manifests: pd.DataFrame, states: pd.DataFrame) -> None:
+    """The train and separability stages generate each realisation on their own (they may run on different
+    nodes): every trained realisation's seed and checksums must equal its manifest's, else an error names it."""
+    keys = ["experiment", "cell", "realisation"]
+    cols = ["seed", "x_sha256", "s0_sha256"]
+    both = states[keys + cols].merge(manifests[keys + cols], on=keys, how="left", suffixes=("", "_manifest"),
+                                     validate="one_to_one")
+    bad = both[np.logical_or.reduce([both[c] != both[f"{c}_manifest"] for c in cols])]
+    if len(bad):
+        row = bad.iloc[0]
+        raise RuntimeError(f"{row.experiment}/{row.cell} realisation {row.realisation}: the trained data differ from "
+                           f"the dataset manifest (seed {row.seed} vs {row.seed_manifest}, or its checksums): the "
+                           "two stages ran with different random streams (numpy versions?); rerun both stages")
 
 
 def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> pd.DataFrame:
@@ -261,7 +305,7 @@ def asymptotic_grokking_time(runs: pd.DataFrame, threshold: float) -> pd.Series:
     t_pred = exp(z_a sigma |S_inf|) / (eta m) epochs (science.md §2). NaN for separable sets and for a noisy
     bias feature, where the formula does not apply."""
     z = ndtri(threshold)
-    valid = ~runs["separable"].astype(bool) & (runs["bias_noise"] == 0)
+    valid = runs["separable"].eq(False) & (runs["bias_noise"] == 0)
     with np.errstate(over="ignore"):
         t = np.exp(z * runs["sigma"] * runs["s_inf_norm"]) / (runs["lr"] * runs["s_inf_m"])
     return t.where(valid)

@@ -346,7 +346,7 @@ def theory_claims(runs, lam_max: float = 0.4, lam_min: float = 0.6, min_sets: in
     for (exp, N, sigma, _lr, lam), g in cells:
         items = []  # (key, name, values, limit, extra tolerance, reason)
         if 0 < lam <= lam_max:
-            ins = g[~g.separable.astype(bool) & g.s_inf_norm.notna()]
+            ins = g[g.separable.eq(False) & g.s_inf_norm.notna()]
             lim = s_inf_large_n(lam)
             items += [("s_inf", "sigma|S_inf|", (ins.sigma * ins.s_inf_norm).to_numpy(), float(lim.sigma_s_norm), 0.0,
                        stat),
@@ -355,7 +355,7 @@ def theory_claims(runs, lam_max: float = 0.4, lam_min: float = 0.6, min_sets: in
                 items.append(("pos_frac", "fraction of S_inf.x_i > 0", ins.s_inf_pos_frac.dropna().to_numpy(),
                               float(lim.positive_fraction), 0.0, stat))
         elif lam >= lam_min:
-            sep = g[g.separable.astype(bool) & g.margin.notna()]
+            sep = g[g.separable.eq(True) & g.margin.notna()]
             kappa = float(margin_large_n(lam))
             items.append(("margin", "margin M/sigma", (sep.margin / sep.sigma).to_numpy(), kappa, 0.0, stat))
             if "trained" in g and g.trained.any():

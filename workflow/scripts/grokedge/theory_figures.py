@@ -127,7 +127,7 @@ def positive_fraction_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dic
     N -> infinity limit, a step at lambda = 1/2."""
     del curves, spec
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    ins = runs[~runs.separable & (runs.lam < 0.5)]
+    ins = runs[runs.separable.eq(False) & (runs.lam < 0.5)]
     col = "s_inf_pos_frac"
     if col in runs and ins[col].notna().any():
         for i, (N, g) in enumerate(ins.groupby("N")):
@@ -172,8 +172,8 @@ def margin_projection_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dic
     del curves, spec
     fig, ax = plt.subplots(figsize=(7, 4.4))
     col = "s_inf_pos_mean"
-    ins = runs[~runs.separable & (runs.lam < 0.5)]
-    sep = runs[runs.separable & (runs.lam > 0.5) & runs.margin.notna()]
+    ins = runs[runs.separable.eq(False) & (runs.lam < 0.5)]
+    sep = runs[runs.separable.eq(True) & (runs.lam > 0.5) & runs.margin.notna()]
     for i, N in enumerate(sorted(runs.N.unique())):
         gi, gs = ins[ins.N == N], sep[sep.N == N]
         label = f"N={N} (median, IQR)"
@@ -233,10 +233,10 @@ def finite_size_table(runs: pd.DataFrame) -> pd.DataFrame:
             lims[lam] = {"margin/sigma": float(theory.margin_large_n(lam))}
     for (lam, N), g in runs.groupby(["lam", "N"]):
         if lam < 0.5:
-            g = g[~g.separable & g.s_inf_norm.notna()]
+            g = g[g.separable.eq(False) & g.s_inf_norm.notna()]
             values = {"sigma|S_inf|": g.sigma * g.s_inf_norm, "m": g.s_inf_m}
         elif lam > 0.5:
-            g = g[g.separable & g.margin.notna()]
+            g = g[g.separable.eq(True) & g.margin.notna()]
             values = {"margin/sigma": g.margin / g.sigma}
         else:
             continue
