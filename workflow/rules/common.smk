@@ -150,53 +150,54 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
 
 # -- grouped separability jobs (workflow/rules/separability.smk) ---------------------------------------------------
 # Modelled seconds of work per job (grokedge.resources.separability_runtime_s): ~15 s, so that jobs finish early
-# and run side by side; a cell is never split, and chunks follow the grid order (adding a cell may move the chunk
-# boundaries after it: those jobs rerun, but their blocks come from the cache).
+# and run side by side, or a 1/SEPARABILITY_MAX_JOBS share of an experiment whose LPs take hours (the paper's
+# 15,000 sets per d), so that a cluster gets a bounded number of jobs. Chunks are runs of blocks in grid order
+# (adding a cell may move the chunk boundaries after it: those jobs rerun, but their blocks come from the cache).
 SEPARABILITY_CHUNK_S = 15.0
+SEPARABILITY_MAX_JOBS = 100
 
 
-def _separability_cost(c):
-    """(modelled seconds, MiB) of one cell's separability work."""
-    exp = config["experiments"][c["experiment"]]
-    decide = exp["separability"]
+def _separability_cost(c, b):
+    """(modelled seconds, MiB) of one block's separability work."""
+    decide = config["experiments"][c["experiment"]]["separability"]
+    sets = min(config["block_size"], c["realisations"] - b * config["block_size"])
     return (
-        resources_model.separability_runtime_s(c["N"], c["d"], c["realisations"], decide),
+        resources_model.separability_runtime_s(c["N"], c["d"], sets, decide),
         resources_model.separability_mem_mb(c["N"], c["d"], decide),
     )
 
 
 def _separability_chunks():
-    """[(name suffix, [cells])]: the experiment's cells in grid order, cut into chunks of bounded work."""
+    """[(name suffix, [(cell, block)])]: each experiment's blocks in grid order, cut into chunks of bounded work."""
     out = []
     for exp in sorted({c["experiment"] for c in CELLS}):
+        blocks = [(c, b) for c in CELLS if c["experiment"] == exp for b in range(c["n_blocks"])]
+        total = sum(_separability_cost(c, b)[0] for c, b in blocks)
+        target = max(SEPARABILITY_CHUNK_S, total / SEPARABILITY_MAX_JOBS)
         chunks, work = [[]], 0.0
-        for c in (c for c in CELLS if c["experiment"] == exp):
-            w = _separability_cost(c)[0]
-            if chunks[-1] and work + w > SEPARABILITY_CHUNK_S:
+        for c, b in blocks:
+            w = _separability_cost(c, b)[0]
+            if chunks[-1] and work + w > target:
                 chunks.append([])
                 work = 0.0
-            chunks[-1].append(c)
+            chunks[-1].append((c, b))
             work += w
         out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
     return out
 
 
 def separability_mem_mb(name, chunk):
-    """MiB: the cost model's peak over the chunk's cells plus 25%; refused before anything runs if the machine
+    """MiB: the cost model's peak over the chunk's blocks plus 25%; refused before anything runs if the machine
     (or $GROKEDGE_MEM_MB) is smaller, naming the largest cell."""
-    c = max(chunk, key=lambda c: _separability_cost(c)[1])
-    mem = 1.25 * _separability_cost(c)[1]
+    c, b = max(chunk, key=lambda cb: _separability_cost(*cb)[1])
+    mem = 1.25 * _separability_cost(c, b)[1]
     resources_model.check_fits(f"{c['experiment']}/{c['cell']}", mem, job=f"the separability job {name}")
     return int(mem)
 
 
 def separability_runtime(chunk):
     """Minutes: three times the modelled work plus ten minutes (as train_runtime)."""
-    return 10 + int(3 * sum(_separability_cost(c)[0] for c in chunk) / 60)
-
-
-def _chunk_blocks(chunk):
-    return [(c, b) for c in chunk for b in range(c["n_blocks"])]
+    return 10 + int(3 * sum(_separability_cost(c, b)[0] for c, b in chunk) / 60)
 
 
 def _block_path(c, b, name):

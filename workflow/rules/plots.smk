@@ -1,36 +1,56 @@
-# One rule per registered figure (grokedge/registry.py declares each figure once: name, experiments, function,
-# tables, report category); its caption is workflow/report/<name>.rst. PNG and PDF are both declared outputs.
+# Plot jobs: each draws a few registered figures of one report category (grokedge/registry.py declares each figure
+# once: name, experiments, function, tables, category; registry.plot_jobs groups them), loading each table once.
+# Each figure's caption is workflow/report/<name>.rst; its PNG and PDF are both declared outputs.
 from grokedge import registry
 
 FIGURE_LIST = registry.active(config)
 FIGURES = [f"{RESULTS}/figures/{f.name}.{ext}" for f in FIGURE_LIST for ext in ("png", "pdf")]
 
 
-for _fig in FIGURE_LIST:
+def _figure_files(fig):
+    return registry.input_files(fig, config, RESULTS, lambda e: experiment_block_files(e, "state"))
+
+
+for _job, _figs in registry.plot_jobs(FIGURE_LIST):
 
     rule:
         name:
-            f"plot_{_fig.name}"
+            f"plot_{_job}"
         input:
-            **registry.input_files(_fig, config, RESULTS, lambda e: experiment_block_files(e, "state")),
-        output:
-            png=report(
-                f"{RESULTS}/figures/{_fig.name}.png",
-                caption=f"../report/{_fig.caption}",
-                category=_fig.category,
+            sorted(
+                {f for fig in _figs for v in _figure_files(fig).values() for f in ([v] if isinstance(v, str) else v)}
             ),
-            pdf=f"{RESULTS}/figures/{_fig.name}.pdf",
+        output:
+            **{
+                f"{fig.name}_{ext}": (
+                    report(
+                        f"{RESULTS}/figures/{fig.name}.png",
+                        caption=f"../report/{fig.caption}",
+                        category=fig.category,
+                    )
+                    if ext == "png"
+                    else f"{RESULTS}/figures/{fig.name}.pdf"
+                )
+                for fig in _figs
+                for ext in ("png", "pdf")
+            },
         log:
-            f"{RESULTS}/logs/plot/{_fig.name}.log",
+            f"{RESULTS}/logs/plot/{_job}.log",
         conda:
             "../../envs/grokedge.yaml"
         resources:
             mem_mb=4000,
-            runtime=10,
+            runtime=10 + 2 * len(_figs),
         params:
-            figure=_fig.name,
-            experiments=registry.experiments(_fig, config),
-            spec=_fig.spec(config),
+            figures=[
+                {
+                    "name": fig.name,
+                    "files": _figure_files(fig),
+                    "experiments": registry.experiments(fig, config),
+                    "spec": fig.spec(config),
+                }
+                for fig in _figs
+            ],
         script:
             "../scripts/plot_figure.py"
 

@@ -12,8 +12,8 @@ for _name, _chunk in _separability_chunks():
         name:
             f"separability_{_name}"
         output:
-            dataset=[_block_path(c, b, "dataset.parquet") for c, b in _chunk_blocks(_chunk)],
-            separability=[_block_path(c, b, "separability.parquet") for c, b in _chunk_blocks(_chunk)],
+            dataset=[_block_path(c, b, "dataset.parquet") for c, b in _chunk],
+            separability=[_block_path(c, b, "separability.parquet") for c, b in _chunk],
         log:
             f"{RESULTS}/logs/separability/{_name}.log",
         benchmark:
@@ -31,7 +31,7 @@ for _name, _chunk in _separability_chunks():
                     "block": b,
                     "cache": f"{RESULTS}/cache/separability/{c['experiment']}/{c['cell']}/block{b}.parquet",
                 }
-                for c, b in _chunk_blocks(_chunk)
+                for c, b in _chunk
             ],
         script:
             "../scripts/run_separability.py"

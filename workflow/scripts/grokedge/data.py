@@ -71,9 +71,15 @@ class InputLaw:
         if self.name == "gaussian":
             return gaussian_points(rng, n, d, self.sigma)
         if self.name == "powerlaw":
-            return rng.standard_normal((n, d)) * np.sqrt(self.variances(d))
+            x = rng.standard_normal((n, d))
+            x *= np.sqrt(self.variances(d))
+            return x
         signs = 2.0 * rng.integers(0, 2, size=(n, d)) - 1.0
-        return self.sigma * (signs + self.mixture_std * rng.standard_normal((n, d)))
+        x = rng.standard_normal((n, d))
+        x *= self.mixture_std
+        x += signs  # sigma (signs + mixture_std z), in place
+        x *= self.sigma
+        return x
 
     def label_threshold(self, d: int, label_fraction: float) -> float:
         """t with P(x_1 > t) = r for a Gaussian first coordinate: sd_1 Phi^-1(1 - r) (-inf for r = 1)."""
@@ -95,7 +101,8 @@ def apply_labels(X: np.ndarray, c: np.ndarray, threshold: float) -> tuple[np.nda
     if threshold == -np.inf:
         return X, c
     y = np.where(X[:, 0] > threshold, -1.0, 1.0)
-    return -y[:, None] * X, -y * c
+    X *= -y[:, None]  # in place: X is the caller's fresh draw
+    return X, -y * c
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,11 @@ class Realisation:
 
 
 def gaussian_points(rng: np.random.Generator, n: int, d: int, sigma: float) -> np.ndarray:
-    """n points of N(0, sigma^2 I_d), float64, shape (n, d)."""
-    return sigma * rng.standard_normal((n, d))
+    """n points of N(0, sigma^2 I_d), float64, shape (n, d) (scaled in place: a paper-size X is never held
+    twice)."""
+    x = rng.standard_normal((n, d))
+    x *= sigma
+    return x
 
 
 def isotropic_vector(rng: np.random.Generator, d: int, norm: float) -> np.ndarray:

@@ -38,6 +38,7 @@ TABLES = {
 
 MAIN, OTHER = "1. Paper model: the lambda sweep", "2. Paper model: further experiments"
 TOY, BLOG = "3. 1-D toy model (paper Sec. 4)", "4. Linear-model toy grokking (Davies 2022)"
+JOB_NAMES = {MAIN: "sweep", OTHER: "further", TOY: "toy", BLOG: "blog"}
 
 
 def _nothing(config: dict) -> dict:
@@ -168,6 +169,21 @@ def active(config: dict) -> list[Figure]:
     return out
 
 
+PLOT_JOB_FIGURES = 6  # figures per plot job: a few processes, each loading the tables once
+
+
+def plot_jobs(figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
+    """The plot jobs: each category's figures in registry order, in runs of at most PLOT_JOB_FIGURES, named
+    <category word>[_<k>] (e.g. "paper", "further_0", "toy")."""
+    out = []
+    for category in dict.fromkeys(f.category for f in figures):
+        figs = [f for f in figures if f.category == category]
+        word = JOB_NAMES[category]
+        runs = [figs[i:i + PLOT_JOB_FIGURES] for i in range(0, len(figs), PLOT_JOB_FIGURES)]
+        out += [(word if len(runs) == 1 else f"{word}_{k}", run) for k, run in enumerate(runs)]
+    return out
+
+
 def input_files(fig: Figure, config: dict, results: str, state_files: Callable[[str], list[str]]) -> dict:
     """The files of ``fig``'s tables for the workflow: Parquet paths under ``results``, and for "projections"
     the final ``state`` files of its experiments (``state_files(experiment)`` lists them)."""
@@ -186,30 +202,34 @@ def function(fig: Figure) -> Callable:
     return getattr(importlib.import_module(f"grokedge.{module}"), name)
 
 
-def load(fig: Figure, files: dict, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load(fig: Figure, files: dict, names: list[str], cache: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two frames ``fig``'s function receives: ``files`` maps each table name of ``fig.tables`` to its
-    file (a list of ``state`` files for "projections"); rows of other experiments are dropped."""
+    file (a list of ``state`` files for "projections"); rows of other experiments are dropped. ``cache`` (a
+    dict the caller keeps) holds tables already read, so a job drawing several figures reads each file once."""
     from .io import read_table
 
+    cache = {} if cache is None else cache
     frames = []
     for table in fig.tables:
         if table is None:
             frames.append(pd.DataFrame())
             continue
         kind, _ = TABLES[table]
-        if table == "projections":
-            from .stages import final_projections
+        key = (table, tuple(files[table]) if table == "projections" else files[table])
+        if key not in cache:
+            if table == "projections":
+                from .stages import final_projections
 
-            df = final_projections(pd.concat([read_table(f, kind) for f in files[table]], ignore_index=True))
-        else:
-            df = read_table(files[table], kind)
-        if names and "experiment" in df.columns:
-            df = df[df.experiment.isin(names)]
-        frames.append(df)
+                cache[key] = final_projections(pd.concat([read_table(f, kind) for f in files[table]],
+                                                         ignore_index=True))
+            else:
+                cache[key] = read_table(files[table], kind)
+        df = cache[key]  # a figure function may add columns: it gets its own frame, never the cached one
+        frames.append(df[df.experiment.isin(names)] if names and "experiment" in df.columns else df.copy())
     return frames[0], frames[1]
 
 
-def draw(name: str, files: dict, names: list[str], spec: dict):
+def draw(name: str, files: dict, names: list[str], spec: dict, cache: dict | None = None):
     """Draw the registered figure ``name`` from its table ``files`` (see :func:`load`)."""
     fig = BY_NAME[name]
-    return function(fig)(*load(fig, files, names), spec)
+    return function(fig)(*load(fig, files, names, cache), spec)

@@ -60,7 +60,7 @@ def _generate_block(params: dict, block: int):
     for r, seed in block_seeds(params, block):
         real = _realisation(params, seed)
         yield _ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
-                                 "s0_sha256": data.checksum(real.S0), "x_std": float(real.X.std())}, real
+                                 "s0_sha256": data.checksum(real.S0)}, real
 
 
 def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
