@@ -7,7 +7,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from ._util import Report, fmt_time, load_average, machine_lines
+from ._util import Report, fmt_time, load_average, machine_lines, readme_table
 
 PARTS = ("kernel", "flow", "long", "resources", "separability", "pipeline")
 DESCRIPTION = {
@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-pipeline", action="store_true", help="leave out the whole-pipeline part")
     ap.add_argument("--repeat", type=int, default=5, help="timing rounds per measurement; the best is kept")
     ap.add_argument("--keep", action="store_true", help="keep the pipeline's scratch copy and logs")
+    ap.add_argument("--readme", metavar="PATH", help="regenerate the performance table of this README from the "
+                    "headline figures of the parts run (rows of other parts are kept)")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
@@ -39,7 +41,8 @@ def main(argv=None) -> int:
     rep.section("machine")
     for line in machine_lines():
         rep.note(line)
-    rep.note(f"{load_average()} at start (other load on the cores shows up in every figure)")
+    load_at_start = load_average()
+    rep.note(f"{load_at_start} at start (other load on the cores shows up in every figure)")
     t0 = time.perf_counter()
     with threadpool_limits(limits=1):  # one BLAS thread, as in the pipeline's jobs; parallelism is ours
         if "kernel" in parts:
@@ -68,6 +71,10 @@ def main(argv=None) -> int:
         pipeline.run(rep, keep=args.keep)
     rep.section("done")
     rep.note(f"total {fmt_time(time.perf_counter() - t0).strip()}; {load_average()} at end")
+    if args.readme:
+        when = f"{time.strftime('%Y-%m-%d')}, {load_at_start.replace('load average', 'load')} at start"
+        readme_table(args.readme, rep.keys, parts, when)
+        rep.note(f"{args.readme}: performance table regenerated ({len(rep.keys)} rows from this run)")
     return 0
 
 

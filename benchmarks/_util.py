@@ -82,10 +82,17 @@ def load_average() -> str:
 
 
 class Report:
-    """Prints as it goes: sections, aligned ``label  value`` rows and ratios."""
+    """Prints as it goes: sections, aligned ``label  value`` rows and ratios; ``key`` rows are also collected
+    for the README's performance table (``readme_table``)."""
 
     def __init__(self, width: int = 76, label: int = 58):
         self.width, self.label = width, label
+        self.keys: list[tuple[str, str, str]] = []  # (part, measure, result)
+
+    def key(self, part: str, measure: str, result: str) -> None:
+        """A headline figure of ``part`` for the README table (printed too)."""
+        self.keys.append((part, measure, result))
+        print(f"   >> {measure}: {result}", flush=True)
 
     def section(self, title: str) -> None:
         print(f"\n== {title} " + "=" * max(3, self.width - len(title) - 4), flush=True)
@@ -106,3 +113,26 @@ def fmt_time(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:8.2f} ms"
     return f"{seconds * 1e6:8.1f} us"
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def readme_table(path, keys: list[tuple[str, str, str]], parts: list[str], when: str) -> None:
+    """Rewrite the table between README_START and README_END of ``path``: rows of the parts just run come from
+    ``keys`` (stamped ``when``: the command, date and load); rows of other parts are kept as they were."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{path}: no {README_START} ... {README_END} block to regenerate")
+    head, rest = text.split(README_START, 1)
+    old_block, tail = rest.split(README_END, 1)
+    kept = [ln for ln in old_block.strip().splitlines()[2:]
+            if ln.startswith("| ") and ln.split("|")[1].strip() not in parts]
+    new = [f"| {part} | {measure} | {result} | {when} |" for part, measure, result in keys]
+    order = {p: i for i, p in enumerate(("kernel", "flow", "long", "resources", "separability", "pipeline"))}
+    rows = sorted(kept + new, key=lambda ln: order.get(ln.split("|")[1].strip(), 99))
+    table = ["| part | measure | result | measured |", "|---|---|---|---|", *rows]
+    path.write_text(head + README_START + "\n" + "\n".join(table) + "\n" + README_END + tail)

@@ -26,7 +26,8 @@ from grokedge.train import checkpoint_epochs, train
 N, d, R, horizon, threads = {N}, {d}, {R}, {horizon}, {threads}
 t0 = time.perf_counter()
 reals = [realisation(N, d, 5.0, 100 + r) for r in range(R)]
-X, S0 = np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
+X = reals[0].X[None] if R == 1 else np.stack([r.X for r in reals])  # as grokedge.stages.train_block
+S0 = np.stack([r.S0 for r in reals])
 with threadpool_limits(1):
     train(X, S0, 0.0, 0.01, checkpoint_epochs(horizon, 20), solver="flow", threads=threads)
 print(json.dumps({{"wall": time.perf_counter() - t0,
@@ -42,6 +43,45 @@ def measure(N, d, R, horizon, threads) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_SEP_JOB = """
+import json, resource, time
+from threadpoolctl import threadpool_limits
+from grokedge import separability
+from grokedge.data import realisation
+N, d = {N}, {d}
+t0 = time.perf_counter()
+with threadpool_limits(1):
+    for k in range(2):  # as the separability stage: drawn for the manifest, then again for the decision
+        X = realisation(N, d, 1.0, 7).X
+    res = separability.decide(X)
+    if not res.separable:
+        separability.inseparable_limit(X)
+print(json.dumps({{"wall": time.perf_counter() - t0, "separable": bool(res.separable),
+                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+SEPARABILITY_SETS = ((400, 192), (1600, 768), (4000, 1920))
+
+
+def run_separability(rep: Report, sets=SEPARABILITY_SETS) -> list[dict]:
+    """One set per size through the certified decision (and S_inf), in its own process, against the model."""
+    rep.section("5b. Cost model of a separability job (one set) against measurement")
+    rep.note(f"{load_average()} before the sets")
+    rows = []
+    for N, d in sets:
+        out = subprocess.run([sys.executable, "-c", _SEP_JOB.format(N=N, d=d)], check=True, capture_output=True,
+                             text=True)
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+        mem, wall = resources.separability_mem_mb(N, d), resources.separability_runtime_s(N, d, 1)
+        rep.row(f"N={N} d={d} ({'separable' if m['separable'] else 'inseparable'}): RSS measured / model (MB)",
+                f"{m['rss_mb']:7.0f} / {mem:7.0f}  ({m['rss_mb'] / mem:4.2f})")
+        rep.row("   wall measured / model (s)", f"{m['wall']:7.1f} / {wall:7.1f}  ({m['wall'] / wall:4.2f})")
+        rep.key("resources", f"separability, one set N = {N}, d = {d}: measured / model",
+                f"{m['rss_mb']:.0f} / {mem:.0f} MB, {m['wall']:.1f} / {wall:.1f} s")
+        rows.append({"N": N, "d": d, **m, "model_mb": mem, "model_s": wall})
+    return rows
+
+
 def run(rep: Report, jobs=JOBS) -> list[dict]:
     rep.section("5. Cost model (grokedge.resources) against measured train jobs")
     rep.note(f"{load_average()} before the jobs; times are for idle cores in the model")
@@ -54,7 +94,10 @@ def run(rep: Report, jobs=JOBS) -> list[dict]:
         rep.row(f"N={N} d={d} R={R} to {horizon:.0e}: RSS measured / model (MB)",
                 f"{m['rss_mb']:7.0f} / {mem:7.0f}  ({m['rss_mb'] / mem:4.2f})")
         rep.row("   wall measured / model (s)", f"{m['wall']:7.1f} / {wall:7.1f}  ({m['wall'] / wall:4.2f})")
+        rep.key("resources", f"train job N = {N}, d = {d}, {R} realisation(s) to {horizon:.0e} epochs: "
+                "measured / model",
+                f"{m['rss_mb']:.0f} / {mem:.0f} MB, {m['wall']:.1f} / {wall:.1f} s")
         rows.append({"N": N, "d": d, "R": R, "horizon": horizon, **m, "model_mb": mem, "model_s": wall,
                      "elapsed": time.perf_counter() - t0})
     rep.note(f"{load_average()} after the jobs")
-    return rows
+    return rows + run_separability(rep)

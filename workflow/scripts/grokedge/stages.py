@@ -75,7 +75,8 @@ def load_realisations(params: dict, manifest: pd.DataFrame):
         real = _realisation(params, int(row.seed))
         if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
             raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
-                               "manifest (a different numpy random stream?); delete the block's dataset.parquet and rerun")
+                               "manifest (a different numpy random stream?); delete the block's dataset.parquet "
+                               "and rerun")
         yield real
 
 
