@@ -267,29 +267,33 @@ _STREAM_BLOCK_BYTES = 2**20  # float64 bytes of one row block: stays in a core's
 
 
 class _Batched:
-    """U = [X, c] of a group of realisations that fits in cache: X (R, N, d), c (R, N), w (R, d + 1)."""
+    """U = [X, c] of a group of realisations that fits in cache: X (R, N, d), c (R, N), w (R, d + 1). U is stored
+    once as (R, N, d + 1), so that U w and p U are one batched matmul each with the bias riding along (as in the
+    GD kernel), written into preallocated buffers."""
 
     def __init__(self, X, c, loss):
-        self.X, self.c, (self.dl, self.d2l) = X, c, FLOW_LOSSES[loss]
+        self.dl, self.d2l = FLOW_LOSSES[loss]
         self.R, self.N, self.d = X.shape
-        self.mean_square = np.einsum("rnd,rnd->r", X, X) / (self.N * self.d)  # sigma^2 of each realisation
-
-    def forward(self, w):  # U w -> (R, N)
-        return np.matmul(self.X, w[:, :self.d, None])[..., 0] + w[:, self.d, None] * self.c
-
-    def back(self, v):  # (1/N) U^T v for v (R, N) -> (R, d + 1)
-        out = np.empty((self.R, self.d + 1))
-        out[:, :self.d] = np.matmul(v[:, None, :], self.X)[:, 0, :] / self.N
-        out[:, self.d] = (v * self.c).mean(axis=1)
-        return out
+        self.U = np.empty((self.R, self.N, self.d + 1))
+        self.U[..., :self.d] = X
+        self.U[..., self.d] = c
+        self.z, self.p = np.empty((self.R, self.N)), np.empty((self.R, self.N))
 
     def grad(self, w, half_eta=0.0):
-        """g = (1/N) U^T l'(U w), plus half_eta H g with H = (1/N) U^T diag(l''(U w)) U."""
-        z = self.forward(w)
-        p = self.dl(z)
-        g = self.back(p)
+        """g = (1/N) U^T l'(U w), plus half_eta H g with H = (1/N) U^T diag(l''(U w)) U; a new (R, d + 1) array."""
+        U, z, p, scale = self.U, self.z, self.p, 1.0 / self.N
+        g = np.empty((self.R, self.d + 1))
+        np.matmul(U, w[..., None], out=z[..., None])
+        self.dl(z, out=p)
+        np.matmul(p[:, None, :], U, out=g[:, None, :])
+        g *= scale
         if half_eta:
-            g += half_eta * self.back(self.d2l(z, p) * self.forward(g))
+            hg = np.empty_like(g)
+            np.matmul(U, g[..., None], out=z[..., None])  # U g
+            z *= self.d2l(z, p)
+            np.matmul(z[:, None, :], U, out=hg[:, None, :])
+            hg *= half_eta * scale
+            g += hg
         return g
 
 
@@ -312,10 +316,6 @@ class _Streamed:
         self.bufs = [np.empty((rows, self.d)) for _ in range(n)]
         self.z, self.p = np.empty(self.N), np.empty(self.N)
 
-        def squares(i):
-            return sum(float(np.einsum("nd,nd->", b, b)) for b in (self._block(i, lo, hi) for lo, hi in self.chunks[i]))
-
-        self.mean_square = np.array([sum(self._map(squares)) / (self.N * self.d)])
 
     def _map(self, fn):
         if self.pool is None:
