@@ -531,7 +531,8 @@ def _rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
     t_out = np.asarray(t_out, dtype=float)
     out = np.empty((len(t_out), y0.size))
     y, t = y0.copy(), float(t0)
-    F = np.empty((6, y.size))
+    stages = len(RKS3_B)
+    F = np.empty((stages + 1, y.size))
     F[0] = f(t, y)
     rho, v = _spectral_radius(f, t, y, F[0], np.random.default_rng(0).standard_normal(y.size), 12)
     rho, nfev = 1.2 * rho, 13
@@ -544,14 +545,14 @@ def _rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
     steps, errold, hold = 0, None, None
     while t < t1:
         h = min(h, t1 - t, RKS3_BETA / max(rho, 1e-30))
-        for j in range(1, 5):
+        for j in range(1, stages):
             F[j] = f(t + h * RKS3_A[j, :j].sum(), y + (h * RKS3_A[j, :j]) @ F[:j])
-        ynew = y + (h * RKS3_B) @ F[:5]
-        nfev += 5
+        ynew = y + (h * RKS3_B) @ F[:stages]
+        nfev += stages
         if not np.all(np.isfinite(ynew)):
             err = np.inf
         else:
-            F[5] = f(t + h, ynew)
+            F[stages] = f(t + h, ynew)
             scale = atol + rtol * np.maximum(magnitude(y), magnitude(ynew))
             err = _rms((h * RKS3_E) @ F, scale)
         if err > 1.0:  # reject
@@ -559,13 +560,13 @@ def _rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
             if h < 1e-14 * max(1.0, abs(t)):
                 raise FloatingPointError(f"step size underflow at t = {t:.6g}")
             continue
-        k = _hermite(t_out, k, out, t, h, y, ynew, F[0], F[5])
+        k = _hermite(t_out, k, out, t, h, y, ynew, F[0], F[stages])
         err = max(err, 1e-10)
         fac = 0.9 * err ** (-1.0 / 3.0)
         if errold is not None:
             fac = min(fac, 0.9 * (h / hold) * errold ** (1.0 / 3.0) / err ** (2.0 / 3.0))
         errold, hold = err, h
-        t, y, F[0] = t + h, ynew, F[5]
+        t, y, F[0] = t + h, ynew, F[stages]
         h *= min(5.0, max(0.2, fac))
         steps += 1
         if steps % rho_every == 0:
