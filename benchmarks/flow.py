@@ -41,7 +41,7 @@ def run_flow_vs_gd(rep: Report, R: int = 4, lam: float = 0.48, horizon: float = 
     nz = epochs > 0  # b0 = 0
     db = _max_rel(gd.b[:, nz], fl.b[:, nz])
     ds = _max_rel(np.linalg.norm(gd.S, axis=-1), np.linalg.norm(fl.S, axis=-1))
-    rep.row("flow solver (100 GD warm-up steps + RKC, rtol 3e-6)", fmt_time(t_flow))
+    rep.row("flow solver (100 GD warm-up steps + RKS3)", fmt_time(t_flow))
     rep.row("previous flow solver (DOP853, rtol 1e-8, componentwise norm)", fmt_time(t_old))
     rep.row("baseline: GD, threads=1", fmt_time(t_gd1))
     rep.row(f"GD, threads=2 (bitwise equal to threads=1: {'yes' if same else 'NO'})", fmt_time(t_gd2))
