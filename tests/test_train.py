@@ -219,3 +219,52 @@ def test_unknown_flow_loss_is_refused():
 
     with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of"):
         gradient_flow(X, S0, 0.0, LR, np.array([0.0, 10.0]), loss="hinge")
+
+
+# -- the RKS3 tableau (grokedge.train): order, stability, embedded estimate, convergence -------------------------
+
+def test_rks3_tableau_is_third_order_with_a_second_order_estimate():
+    from grokedge.train import RKS3_A as A, RKS3_B as b, RKS3_E as e
+
+    c = A.sum(axis=1)
+    assert np.allclose(np.triu(A), 0.0)  # explicit
+    for lhs, rhs in ((b.sum(), 1.0), (b @ c, 1 / 2), (b @ c**2, 1 / 3), (b @ A @ c, 1 / 6)):
+        assert abs(lhs - rhs) < 1e-12
+    c6 = np.append(c, 1.0)  # the estimate also uses f(y_{n+1}) at c = 1
+    assert abs(e.sum()) < 1e-12 and abs(e @ c6) < 1e-12  # embedded solution b + e of order 2: e kills orders 0, 1
+    assert abs(e @ c6**2) > 1e-3  # ... and not order 3, so the estimate is O(h^3) and informative
+
+
+def test_rks3_is_stable_on_its_interval_stage_by_stage():
+    from grokedge.train import RKS3_A as A, RKS3_B as b, RKS3_BETA
+
+    z = np.linspace(-RKS3_BETA, 0.0, 4001)
+    n = len(b)
+    # y' = z y: stage values Y = (I - z A)^-1 1 and the step R(z) = 1 + z b.Y
+    Y = np.array([np.linalg.solve(np.eye(n) - zi * A, np.ones(n)) for zi in z])
+    R = 1 + z * (Y @ b)
+    assert np.abs(R).max() <= 1 + 1e-9
+    assert np.abs(Y).max() <= 1 + 1e-9  # internal stability
+    assert np.abs(1 + z[z < -1.0] * (Y[z < -1.0] @ b)).max() <= 0.95 + 1e-5  # the design margin, to 5 digits
+    # just beyond the interval it is unstable: the stated interval is the method's, not a loose bound
+    zo = -1.02 * RKS3_BETA
+    assert abs(1 + zo * (np.linalg.solve(np.eye(n) - zo * A, np.ones(n)) @ b)) > 1
+
+
+def test_rks3_converges_on_a_stiff_linear_system():
+    from scipy.linalg import expm
+
+    from grokedge.train import _rks3
+
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
+    H = Q @ np.diag(np.logspace(-2, 3, 12)) @ Q.T  # symmetric, spectrum 0.01 .. 1000: stiff
+    y0 = rng.standard_normal(12)
+    t_out = np.array([0.0, 0.1, 1.0, 10.0])
+    exact = np.array([expm(-t * H) @ y0 for t in t_out])
+    errs = []
+    for rtol in (1e-4, 1e-6, 1e-8):
+        ys, nfev = _rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)
+        errs.append(np.abs(ys - exact).max() / np.abs(y0).max())
+    assert errs[0] < 1e-2 and errs[2] < 1e-6
+    assert errs[2] < errs[1] < errs[0]
