@@ -224,7 +224,9 @@ def test_unknown_flow_loss_is_refused():
 # -- the RKS3 tableau (grokedge.train): order, stability, embedded estimate, convergence -------------------------
 
 def test_rks3_tableau_is_third_order_with_a_second_order_estimate():
-    from grokedge.train import RKS3_A as A, RKS3_B as b, RKS3_E as e
+    from grokedge.train import RKS3_A as A
+    from grokedge.train import RKS3_B as b
+    from grokedge.train import RKS3_E as e
 
     c = A.sum(axis=1)
     assert np.allclose(np.triu(A), 0.0)  # explicit
@@ -236,7 +238,9 @@ def test_rks3_tableau_is_third_order_with_a_second_order_estimate():
 
 
 def test_rks3_is_stable_on_its_interval_stage_by_stage():
-    from grokedge.train import RKS3_A as A, RKS3_B as b, RKS3_BETA
+    from grokedge.train import RKS3_A as A
+    from grokedge.train import RKS3_B as b
+    from grokedge.train import RKS3_BETA
 
     z = np.linspace(-RKS3_BETA, 0.0, 4001)
     n = len(b)
