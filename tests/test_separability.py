@@ -8,6 +8,8 @@ from scipy.stats import chi2
 from grokedge.separability import (
     FARKAS_TOLERANCE,
     MARGIN_TOLERANCE,
+    _full_lp,
+    _power_of_two_scale,
     decide,
     inseparable_limit,
     lp_margin,
@@ -148,8 +150,10 @@ def test_decide_agrees_with_the_cold_lp_and_certifies_every_verdict():
             assert res.separable == (lp_margin(X) > 1e-7 * np.abs(X).max())
             assert res.separable == (max_margin(X).margin > 0)
             _check_certificate(X, res)
-            paths.add(res.lp_full)
-    assert paths == {True, False}  # both the working-set LP and the whole LP were exercised
+            paths.add("closed form" if res.lp_solves == 0 else "whole" if res.lp_full else "working set")
+            t, _, _ = _full_lp(np.ldexp(X, -_power_of_two_scale(X)), np.zeros(d))  # the cold fallback
+            assert (t > 1e-7) == res.separable
+    assert paths >= {"closed form", "working set"}  # separable sets from NNLS's point, inseparable by HiGHS
 
 
 def test_constructed_separable_set():

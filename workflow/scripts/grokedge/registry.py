@@ -173,12 +173,14 @@ PLOT_JOB_FIGURES = 6  # figures per plot job: a few processes, each loading the 
 
 
 def plot_jobs(figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
-    """The plot jobs: each category's figures in registry order, in runs of at most PLOT_JOB_FIGURES, named
-    <category word>[_<k>] (e.g. "paper", "further_0", "toy")."""
+    """The plot jobs: figures that read no table (``standalone``: they compute what they draw, so they run while
+    the experiments do), then each category's figures in registry order, in runs of at most PLOT_JOB_FIGURES,
+    named <category word>[_<k>] (e.g. "sweep", "further_0", "toy")."""
+    groups: dict[str, list[Figure]] = {}
+    for f in figures:
+        groups.setdefault("standalone" if f.tables == (None, None) else JOB_NAMES[f.category], []).append(f)
     out = []
-    for category in dict.fromkeys(f.category for f in figures):
-        figs = [f for f in figures if f.category == category]
-        word = JOB_NAMES[category]
+    for word, figs in groups.items():
         runs = [figs[i:i + PLOT_JOB_FIGURES] for i in range(0, len(figs), PLOT_JOB_FIGURES)]
         out += [(word if len(runs) == 1 else f"{word}_{k}", run) for k, run in enumerate(runs)]
     return out

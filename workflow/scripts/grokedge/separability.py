@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgWarning, lu_factor, lu_solve
 from scipy.optimize import linprog, nnls
-from scipy.special import logsumexp, ndtr
+from scipy.special import bdtr, logsumexp, ndtr
 
 # HiGHS's primal feasibility tolerance is 1e-7: an LP margin below this (relative to the data's scale)
 # cannot be told from zero.
@@ -102,7 +102,8 @@ class SeparabilityResult:
 
     separable      the LP's verdict: max t s.t. X S >= t 1, c.S <= 1, t <= 1 has optimum t* > LP_TOLERANCE
     lp_optimum     t* (c = p*, the nearest hull point, so t* = 1 for a separable set and 0 otherwise)
-    lp_solves      HiGHS calls: 1 when the warm working set was already optimal, more with added cuts
+    lp_solves      HiGHS calls: 0 when the NNLS point p*/M^2 already attains t* = 1 (separable sets), 1 when
+                   the warm working set was already optimal, more with added cuts
     lp_full        True when the working-set LP could not be used and the whole LP was solved cold
     margin, margin_gap, separator   ``max_margin`` (NNLS) of a separable set; 0, 0, zeros otherwise
     certificate    "separator" (S with min_i S.x_i > 0) or "farkas" (a >= 0, sum a = 1, X^T a ~ 0)
@@ -221,8 +222,9 @@ def decide(X: np.ndarray, where: str = "this set") -> SeparabilityResult:
     2. NNLS gives the nearest hull point p* = X^T a* (``max_margin``); it supplies the LP's normalisation
        c = p* and its warm start: the working set W = support of a*, padded to d+1 rows with the rows of
        smallest x_i.p*.
-    3. The LP max t s.t. X S >= t 1, c.S <= 1, t <= 1 is solved by HiGHS on W plus cuts (exact; see
-       ``_working_set_lp``), or whole and cold if that fails. For any c its optimum t* is > 0 iff the set is
+    3. The LP max t s.t. X S >= t 1, c.S <= 1, t <= 1: when M > 0, S = p*/M^2 is feasible with t = 1 (its
+       optimum, no solver needed); otherwise HiGHS solves it on W plus cuts (exact; see ``_working_set_lp``),
+       or whole and cold if that fails. For any c its optimum t* is > 0 iff the set is
        separable (a separating S can be scaled into c.S <= 1; t <= 1 keeps the LP bounded). Verdict:
        separable iff t* > LP_TOLERANCE.
     4. The verdict is checked in O(N d): separable needs min_i S.x_i / (|S| max|x|) >= MARGIN_TOLERANCE for
@@ -239,7 +241,14 @@ def decide(X: np.ndarray, where: str = "this set") -> SeparabilityResult:
     p = Xn.T @ a_nnls
     sol = None
     solves, full = 0, False
-    if n >= d + 1:
+    if mm.margin > 0:
+        # S = p*/M^2 is feasible for the LP (c.S = 1, x_i.S >= 1 up to NNLS's rounding) and t = min_i x_i.S
+        # reaches the bound t <= 1: it is the LP's optimum, certified in O(N d) without a HiGHS call
+        S = p / float(p @ p)
+        t = min(1.0, float((Xn @ S).min()))
+        if t > LP_TOLERANCE:
+            sol = t, S, np.zeros(n), 0
+    if sol is None and n >= d + 1:
         support = np.flatnonzero(a_nnls > 0)
         if len(support) > d + 1:
             support = support[np.argsort(-a_nnls[support], kind="stable")[: d + 1]]
@@ -347,9 +356,9 @@ def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit
 def wendel_probability(N: int, d: int) -> float:
     """Wendel (1962): P(N points of an origin-symmetric law in R^d are separable from the origin)
     = 2^-(N-1) sum_{k=0}^{d-1} C(N-1, k) = P(Binomial(N-1, 1/2) <= d-1)."""
-    from scipy.stats import binom  # imported here: scipy.stats costs every job that loads this module ~0.7 s
-
-    return float(binom.cdf(d - 1, N - 1, 0.5))
+    if d >= N:
+        return 1.0  # (bdtr is NaN for k > n)
+    return float(bdtr(d - 1, N - 1, 0.5))  # scipy.special: scipy.stats would cost every job ~1 s of import
 
 
 def wendel_large_n(lam, d):
