@@ -670,8 +670,9 @@ def _flow_group(op, y0, lr, epochs, correction_epochs, rtol, atol, first, epoch_
             seg_method, seg_rtol, seg_atol = ("rks3", *EARLY_TOL) if half_eta else ("rks3", rtol, atol)
         try:
             if seg_method in STABILISED:
+                mag = magnitude if norm == "state" else np.abs
                 ys, nfev = STABILISED[seg_method](lambda t, y, h=half_eta: rhs(t, y, h), lr * a, lr * b, y, t_eval,
-                                                  seg_rtol, seg_atol, magnitude=magnitude if norm == "state" else np.abs)
+                                                  seg_rtol, seg_atol, magnitude=mag)
             else:
                 sol = solve_ivp(rhs, (lr * a, lr * b), y, method=seg_method, t_eval=t_eval, rtol=seg_rtol,
                                 atol=seg_atol, args=(half_eta,))
