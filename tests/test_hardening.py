@@ -178,7 +178,7 @@ def test_diverging_gd_fails_naming_cell_realisation_and_epoch(tmp_path):
     work = copy_repo(tmp_path / "work")
     proc = run(work, *TABLES, "--cores", "2", *SMOKE, preset(tmp_path / "diverging.yaml", DIVERGING))
     assert proc.returncode != 0
-    log = (work / "results/logs/train/lambda_sweep/N40_d18_sigma5_lr50/block0.log").read_text()
+    log = "".join(p.read_text() for p in (work / "results/logs/train").glob("lambda_sweep_*.log"))
     assert re.search(r"ERROR .*train of lambda_sweep/N40_d18_sigma5_lr50 block 0 failed: realisation \d+: "
                      r".*epoch \d+.*learning rate 50", log), log
     assert not list((work / "results/cells").rglob("curves.parquet"))

@@ -82,8 +82,10 @@ def test_tables_and_figures(smoke_run):
     for name in made:
         for ext in ("png", "pdf"):
             assert (smoke_run / f"results/figures/{name}.{ext}").stat().st_size > 1000, name
-    log = (smoke_run / "results/logs/train/lambda_sweep/N40_d18_sigma5_lr0.01/block1.log").read_text()
-    assert re.search(r"realisations 2-3: epoch [\d.e+]+ of", log)
+    # a train job's log names each block it trains, then the realisations and epochs reached
+    log = "".join(p.read_text() for p in sorted((smoke_run / "results/logs/train").glob("lambda_sweep_*.log")))
+    assert re.search(r"lambda_sweep/N40_d18_sigma5_lr0.01 block 1\n(.*\n)*.*realisations 2-3: epoch [\d.e+]+ of",
+                     log), log[-2000:]
 
 
 def test_every_table_carries_provenance(smoke_run):
@@ -109,31 +111,40 @@ def test_changing_one_cell_reruns_only_that_cell(smoke_run, tmp_path):
     text = text.replace("lam: [0.1, 0.45, 0.55]", "lam: [0.1, 0.45, 0.6]")
     preset.write_text(text)
     jobs = planned_jobs(smoke_run, "--configfile", str(preset))
-    cells = {c for _, c in jobs if c}
-    assert cells == {"N40_d24_sigma5_lr0.01"}
-    # one grouped job writes the experiment's manifests and separability tables; only the new cell trains
-    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train", "aggregate", "plot", "claims", "run_config"}
-    # run it (in a copy: the other tests need the smoke state): the grouped job computes the new cell's LPs
-    # only and reads every other block from its cache; afterwards nothing is left to do
+    # one grouped job writes the experiment's manifests and separability tables, one trains its blocks
+    assert {r for r, _ in jobs} == {"separability_lambda_sweep_0", "train_lambda_sweep_0", "aggregate", "plot",
+                                    "claims", "run_config"}
+    # run it (in a copy: the other tests need the smoke state): the grouped jobs compute the new cell's LPs and
+    # training only and read every other block from their caches; afterwards nothing is left to do
     work = tmp_path / "changed"
     subprocess.run(["cp", "-a", str(smoke_run), str(work)], check=True)
     snakemake(work, "--cores", "2", *SMOKE, "--configfile", str(preset))
-    log = (work / "results/logs/separability/lambda_sweep_0.log").read_text()
-    computed = set(re.findall(r"(N\S+) block \d+: computed", log))
-    cached = set(re.findall(r"(N\S+) block \d+: from cache", log))
-    assert computed == {"N40_d24_sigma5_lr0.01"}, log[-2000:]
-    assert cached == {"N40_d4_sigma5_lr0.01", "N40_d18_sigma5_lr0.01"}
+    for stage, done in (("separability", "computed"), ("train", "trained")):
+        log = (work / f"results/logs/{stage}/lambda_sweep_0.log").read_text()
+        assert set(re.findall(rf"(N\S+) block \d+: {done}", log)) == {"N40_d24_sigma5_lr0.01"}, log[-2000:]
+        cached = set(re.findall(r"(N\S+) block \d+: from cache", log))
+        assert cached == {"N40_d4_sigma5_lr0.01", "N40_d18_sigma5_lr0.01"}, log[-2000:]
     assert planned_jobs(work, "--configfile", str(preset)) == []
 
 
-def test_deleting_one_block_recomputes_only_that_block(smoke_run):
+def test_deleting_one_block_restores_it_and_its_cache_entry_retrains_it(smoke_run):
     target = smoke_run / "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/curves.parquet"
+    before = pd.read_parquet(target)
     target.unlink()
     jobs = planned_jobs(smoke_run)
-    assert [j for j in jobs if j[1]] == [("train", "N40_d4_sigma5_lr0.01")]
-    assert {r for r, _ in jobs} == {"train", "aggregate", "plot", "claims", "run_config"}
+    assert {r for r, _ in jobs} == {"train_lambda_sweep_0", "aggregate", "plot", "claims", "run_config"}
     snakemake(smoke_run, "--cores", "2", *SMOKE)
-    assert target.exists()
+    log = (smoke_run / "results/logs/train/lambda_sweep_0.log").read_text()
+    assert not re.findall(r"(N\S+) block \d+: trained", log), log[-2000:]  # every block from the cache
+    pd.testing.assert_frame_equal(pd.read_parquet(target), before, check_exact=True)
+    # deleting the block's cache entry too retrains exactly that block, to the same table
+    target.unlink()
+    for f in (smoke_run / "results/cache/train/lambda_sweep/N40_d4_sigma5_lr0.01").glob("block0.*"):
+        f.unlink()
+    snakemake(smoke_run, "--cores", "2", *SMOKE)
+    log = (smoke_run / "results/logs/train/lambda_sweep_0.log").read_text()
+    assert set(re.findall(r"(N\S+ block \d+): trained", log)) == {"N40_d4_sigma5_lr0.01 block 0"}, log[-2000:]
+    pd.testing.assert_frame_equal(pd.read_parquet(target), before, check_exact=True)
 
 
 def test_same_tables_on_one_core(smoke_run, tmp_path):

@@ -85,45 +85,73 @@ def separability_params_of(wildcards):
     )
 
 
-def block_work(wildcards):
-    """Realisations x N x d of one block: the unit that sizes memory and runtime."""
-    c = CELL_BY_ID[(wildcards.experiment, wildcards.cell)]
-    return min(config["block_size"], c["realisations"]) * c["N"] * c["d"]
+# -- grouped train jobs (workflow/rules/train.smk) ------------------------------------------------------------------
+# A train job covers a run of one experiment's blocks (grid order) of about TRAIN_CHUNK_S modelled seconds (or a
+# 1/TRAIN_MAX_JOBS share of an experiment of hours, for a cluster): the few seconds of a process's start-up are
+# paid once per job, not per block. Each block's curves and state are cached (results/cache/train/), keyed on
+# the cell's parameters and the code, so changing one cell retrains that cell only.
+TRAIN_CHUNK_S = 20.0
+TRAIN_MAX_JOBS = 100
 
 
-def _train_job(wildcards):
-    """The cost model's arguments for one train job (grokedge.resources)."""
-    exp = config["experiments"][wildcards.experiment]
-    c = CELL_BY_ID[(wildcards.experiment, wildcards.cell)]
+def _train_block_job(c, b):
+    """The cost model's arguments for one block (grokedge.resources)."""
+    exp = config["experiments"][c["experiment"]]
     return dict(
         N=c["N"],
         d=c["d"],
-        realisations=min(config["block_size"], c["realisations"]),
+        realisations=min(config["block_size"], c["realisations"] - b * config["block_size"]),
         solver=exp["solver"],
         horizon=exp["horizon"],
         n_test=exp["n_test"] if exp["test_set"] == "sampled" else 0,
     )
 
 
-def train_threads(wildcards):
+def train_threads(chunk):
     """GD and Adam split a block's realisations over 2 threads (bitwise identical for any count); the flow
     solver runs on one (a streamed realisation is memory-bound: N = 4000, d = 1920 to 1e9 epochs took 11.3 s
-    on one thread and on two, idle machine)."""
-    return 1 if _train_job(wildcards)["solver"] == "flow" else 2
+    on one thread and on two, idle machine). One experiment per chunk, so one solver."""
+    return 1 if config["experiments"][chunk[0][0]["experiment"]]["solver"] == "flow" else 2
 
 
-def train_mem_mb(wildcards):
-    """MiB: the cost model's peak (grokedge.resources.mem_mb) plus 25%. A job that cannot fit this machine
-    (or $GROKEDGE_MEM_MB) is refused here, before anything runs, naming the cell and its size."""
-    mem = 1.25 * resources_model.mem_mb(**_train_job(wildcards))
-    resources_model.check_fits(f"{wildcards.experiment}/{wildcards.cell}", mem)
+def _train_seconds(c, b, threads):
+    return resources_model.runtime_s(**_train_block_job(c, b), threads=threads)
+
+
+def _train_chunks():
+    """[(name suffix, [(cell, block)])]: each trained experiment's blocks in grid order, in chunks of bounded work."""
+    out = []
+    for exp in sorted({c["experiment"] for c in CELLS if config["experiments"][c["experiment"]]["train"]}):
+        blocks = [(c, b) for c in CELLS if c["experiment"] == exp for b in range(c["n_blocks"])]
+        threads = train_threads(blocks)
+        total = sum(_train_seconds(c, b, threads) for c, b in blocks)
+        target = max(TRAIN_CHUNK_S, total / TRAIN_MAX_JOBS)
+        chunks, work = [[]], 0.0
+        for c, b in blocks:
+            w = _train_seconds(c, b, threads)
+            if chunks[-1] and work + w > target:
+                chunks.append([])
+                work = 0.0
+            chunks[-1].append((c, b))
+            work += w
+        out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
+    return out
+
+
+def train_mem_mb(name, chunk):
+    """MiB: the cost model's peak over the chunk's blocks (grokedge.resources.mem_mb) plus 25%. A job that cannot
+    fit this machine (or $GROKEDGE_MEM_MB) is refused here, before anything runs, naming the cell and its size."""
+    c, b = max(chunk, key=lambda cb: resources_model.mem_mb(**_train_block_job(*cb)))
+    mem = 1.25 * resources_model.mem_mb(**_train_block_job(c, b))
+    resources_model.check_fits(f"{c['experiment']}/{c['cell']}", mem, job=f"the train job {name}")
     return int(mem)
 
 
-def train_runtime(wildcards):
+def train_runtime(chunk):
     """Minutes: three times the cost model's wall time (grokedge.resources.runtime_s) plus ten minutes, which
     leaves room for a slower or busier node."""
-    return 10 + int(3 * resources_model.runtime_s(**_train_job(wildcards), threads=train_threads(wildcards)) / 60)
+    threads = train_threads(chunk)
+    return 10 + int(3 * sum(_train_seconds(c, b, threads) for c, b in chunk) / 60)
 
 
 # -- one folder per configuration ---------------------------------------------------------------------------------

@@ -1,23 +1,35 @@
-rule train:
-    """Train a block of realisations (GD, Adam or the gradient-flow solver) and record log-spaced curves. No
-    input: the block's data are generated from their seeds, so training starts at once; the aggregation checks
-    their checksums against the separability job's manifest."""
-    output:
-        curves=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/curves.parquet",
-        state=f"{RESULTS}/cells/{{experiment}}/{{cell}}/block{{block}}/state.parquet",
-    log:
-        f"{RESULTS}/logs/train/{{experiment}}/{{cell}}/block{{block}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train/{{experiment}}/{{cell}}/block{{block}}.tsv"
-    conda:
-        "../../envs/grokedge.yaml"
-    # GD and Adam split a block's realisations over threads (bitwise identical for any count); the flow
-    # solver integrates cache-sized groups one after the other and streams large realisations (one thread)
-    threads: train_threads
-    resources:
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-    params:
-        cell=params_of,
-    script:
-        "../scripts/run_train.py"
+# One job per run of an experiment's blocks (common.smk: _train_chunks) trains each block (GD, Adam or the
+# gradient-flow solver) and records its log-spaced curves and final state. No input: every block's data are
+# generated from their seeds, so training starts at once; the aggregation checks their checksums against the
+# separability job's manifest. Blocks whose parameters and code are unchanged come from results/cache/train/.
+
+
+for _name, _chunk in _train_chunks():
+
+    rule:
+        name:
+            f"train_{_name}"
+        output:
+            curves=[_block_path(c, b, "curves.parquet") for c, b in _chunk],
+            state=[_block_path(c, b, "state.parquet") for c, b in _chunk],
+        log:
+            f"{RESULTS}/logs/train/{_name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/train/{_name}.tsv"
+        conda:
+            "../../envs/grokedge.yaml"
+        threads: train_threads(_chunk)
+        resources:
+            mem_mb=train_mem_mb(_name, _chunk),
+            runtime=train_runtime(_chunk),
+        params:
+            blocks=[
+                {
+                    "cell": cell_params(config, c["experiment"], c),
+                    "block": b,
+                    "cache": f"{RESULTS}/cache/train/{c['experiment']}/{c['cell']}/block{b}",
+                }
+                for c, b in _chunk
+            ],
+        script:
+            "../scripts/run_train.py"

@@ -6,6 +6,7 @@ with Job(snakemake, "separability") as job:
     outputs = zip(snakemake.params.blocks, snakemake.output.dataset, snakemake.output.separability, strict=True)
     for spec, dataset_path, separability_path in outputs:
         job.params = spec["cell"]  # each table's provenance names its own cell
+        job.what = f"{job.params['experiment']}/{job.params['cell']} block {spec['block']}"  # for an error line
         manifest = dataset_manifest(job.params, spec["block"])
         table, cached = separability_cached(job.params, manifest, spec["cache"])
         job.write(manifest, dataset_path, "dataset")

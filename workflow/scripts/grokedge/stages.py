@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import data, metrics, separability, theory, train
+from . import data, metrics, model, separability, theory, train
 from .config import EXPERIMENT_DEFAULTS, SEPARABILITY_KEYS, block_realisations
 from .io import read_table
 from .seeds import realisation_seed
@@ -130,51 +130,71 @@ def _undecided_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     return _with_wendel(pd.DataFrame(rows), params)
 
 
-def _separability_code_hash() -> str:
-    """SHA-256 of the code behind a separability table (this module and separability.py)."""
+def _code_hash(*modules) -> str:
+    """SHA-256 of the source of ``modules`` and of this one: a cached block is recomputed when its code changes."""
     import hashlib
     import inspect
 
     h = hashlib.sha256()
-    for mod in (separability, data, theory, sys.modules[__name__]):
+    for mod in (*modules, sys.modules[__name__]):
         h.update(inspect.getsource(mod).encode())
     return h.hexdigest()
 
 
-def separability_cache_key(params: dict, manifest: pd.DataFrame) -> str:
-    """Identifies a block's separability table: its data parameters, its realisations' checksums, the code."""
+def _key(payload: dict) -> str:
     import hashlib
     import json
 
-    payload = {"params": {k: params.get(k) for k in SEPARABILITY_KEYS},
-               "x_sha256": manifest.x_sha256.tolist(), "code": _separability_code_hash()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
-    """``separability_block``, reused from ``cache_path`` when that holds a table with the same cache key
-    (-> (table, True)), else computed and stored there (-> (table, False)). The cache lets one job cover a
-    whole experiment while a changed cell still recomputes only its own LPs."""
+def _cached(key: str, paths: dict, compute, params: dict) -> tuple[tuple[pd.DataFrame, ...], bool]:
+    """Tables of kinds ``paths`` (kind -> cache file), read from the cache when every file carries ``key``
+    (-> (tables, True)), else ``compute()`` (a tuple in the same order), stored there (-> (tables, False)).
+    The cache lets one job cover many blocks while a changed cell still recomputes only its own work."""
     from pathlib import Path
 
     from .io import read_table, table_metadata, write_table
     from .provenance import provenance
 
-    key = separability_cache_key(params, manifest)
-    cache_path = Path(cache_path)
-    if cache_path.exists():
-        try:
-            if table_metadata(cache_path).get("cache_key") == key:
-                return read_table(cache_path, "separability"), True
-        except ValueError:
-            log.warning("ignoring unreadable cache %s", cache_path)
+    paths = {kind: Path(p) for kind, p in paths.items()}
+    try:
+        if all(p.exists() and table_metadata(p).get("cache_key") == key for p in paths.values()):
+            return tuple(read_table(p, kind) for kind, p in paths.items()), True
+    except ValueError:
+        log.warning("ignoring an unreadable cache among %s", sorted(map(str, paths.values())))
     t0 = time.perf_counter()
-    table = separability_block(params, manifest)
-    for tmp in cache_path.parent.glob(f".{cache_path.name}.*.tmp"):  # left by a job killed mid-write
-        tmp.unlink(missing_ok=True)
+    tables = compute()
     meta = provenance(params, wall_time_s=round(time.perf_counter() - t0, 3))
-    write_table(table, cache_path, "separability", {"cache_key": key, "rule": "separability", "provenance": meta})
-    return table, False
+    for (kind, path), table in zip(paths.items(), tables, strict=True):
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):  # left by a job killed mid-write
+            tmp.unlink(missing_ok=True)
+        write_table(table, path, kind, {"cache_key": key, "rule": kind, "provenance": meta})
+    return tables, False
+
+
+def separability_cache_key(params: dict, manifest: pd.DataFrame) -> str:
+    """Identifies a block's separability table: its data parameters, its realisations' checksums, the code."""
+    return _key({"params": {k: params.get(k) for k in SEPARABILITY_KEYS}, "x_sha256": manifest.x_sha256.tolist(),
+                 "code": _code_hash(separability, data, theory)})
+
+
+def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
+    """``separability_block``, reused from ``cache_path`` when it holds the same cache key (-> (table, True)),
+    else computed and stored there (-> (table, False))."""
+    (table,), cached = _cached(separability_cache_key(params, manifest), {"separability": cache_path},
+                               lambda: (separability_block(params, manifest),), params)
+    return table, cached
+
+
+def train_cached(params: dict, block: int, cache_stem, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """``train_block``, reused from ``<cache_stem>.curves.parquet`` and ``.state.parquet`` when they hold the
+    same cache key (all of the cell's parameters, the block, the training code) -> (curves, state, cached)."""
+    key = _key({"params": params, "block": block, "code": _code_hash(train, metrics, model, data)})
+    (curves, state), cached = _cached(key, {"curves_block": f"{cache_stem}.curves.parquet",
+                                            "state": f"{cache_stem}.state.parquet"},
+                                      lambda: train_block(params, block, threads), params)
+    return curves, state, cached
 
 
 def train_block(params: dict, block: int, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
