@@ -131,7 +131,8 @@ def readme_table(path, keys: list[tuple[str, str, str]], parts: list[str], when:
     old_block, tail = rest.split(README_END, 1)
     kept = [ln for ln in old_block.strip().splitlines()[2:]
             if ln.startswith("| ") and ln.split("|")[1].strip() not in parts]
-    new = [f"| {part} | {measure} | {result} | {when} |" for part, measure, result in keys]
+    cell = lambda text: text.replace("|", "\\|")  # noqa: E731 (a pipe would end the table cell)
+    new = [f"| {part} | {cell(measure)} | {cell(result)} | {when} |" for part, measure, result in keys]
     order = {p: i for i, p in enumerate(("kernel", "flow", "long", "resources", "separability", "pipeline"))}
     rows = sorted(kept + new, key=lambda ln: order.get(ln.split("|")[1].strip(), 99))
     table = ["| part | measure | result | measured |", "|---|---|---|---|", *rows]

@@ -19,7 +19,7 @@ from ._util import Report, load_average
 
 _JOB = """
 import json, resource, sys, time
-import numpy as np
+import numpy as np, pandas, pyarrow  # loaded by every pipeline job (its base memory)
 from threadpoolctl import threadpool_limits
 from grokedge.data import realisation
 from grokedge.train import checkpoint_epochs, train
@@ -45,6 +45,7 @@ def measure(N, d, R, horizon, threads) -> dict:
 
 _SEP_JOB = """
 import json, resource, time
+import pandas, pyarrow  # loaded by every pipeline job (its base memory)
 from threadpoolctl import threadpool_limits
 from grokedge import separability
 from grokedge.data import realisation
