@@ -161,8 +161,9 @@ def run_jobs(rep: Report) -> dict:
             f"{c['earlier_processes']:8d}")
     rep.ratio("processes: earlier / now", c["earlier_processes"] / c["processes"])
     rep.key("separability", "Python processes of a cold default run: earlier layout (a dataset, an LP and a "
-            "train job per block, a job per figure) / now", f"{c['earlier_processes']} / {c['processes']} ({c['train_jobs']} of "
-            f"them train jobs, {c['separability_jobs']} separability, {c['plot_jobs']} plot)")
+            "train job per block, a job per figure) / now",
+            f"{c['earlier_processes']} / {c['processes']} ({c['train_jobs']} of them train jobs, "
+            f"{c['separability_jobs']} separability, {c['plot_jobs']} plot)")
     return c
 
 
