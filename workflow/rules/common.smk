@@ -9,7 +9,6 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # al
 
 from grokedge.config import (
     ConfigError,
-    DATA_KEYS,
     SEPARABILITY_KEYS,
     canonical_params,
     cell_params,
@@ -41,16 +40,9 @@ os.environ.update(GROKEDGE_CONFIG_HASH=CONFIG_HASH)
 # Jobs inherit this: matplotlib's font cache goes to the working directory instead of $HOME.
 os.environ.setdefault("MPLCONFIGDIR", os.path.abspath(os.path.join(".snakemake", "matplotlib")))
 
-CELL_BY_ID = {(c["experiment"], c["cell"]): c for c in CELLS}
 RESULTS = results_dir(config)
 RUN_CONFIG = f"{RESULTS}/config.json"
 TABLES = [f"{RESULTS}/tables/runs.parquet", f"{RESULTS}/tables/curves.parquet"]
-
-
-wildcard_constraints:
-    experiment=r"[a-z][a-z0-9_]*",
-    cell=r"N\d+_d\d+_sigma[^_/]+_lr[^_/]+(_bn[^_/]+)?(_s0[^_/]+)?(_b0[^_/]+)?(_r[^_/]+)?(_exp)?(_law[a-z]+)?",
-    block=r"\d+",
 
 
 def block_files(stage, trained_only=False):
@@ -63,26 +55,16 @@ def block_files(stage, trained_only=False):
     ]
 
 
+def figure_files(fig):
+    """A registered figure's table files under this run's results folder (grokedge.registry.input_files)."""
+    from grokedge import registry
+
+    return registry.input_files(fig, config, RESULTS, lambda e: experiment_block_files(e, "state"))
+
+
 def experiment_block_files(experiment, stage):
     """One experiment's block outputs of a stage."""
     return [f for f in block_files(stage) if f"/cells/{experiment}/" in f]
-
-
-def params_of(wildcards):
-    """A cell's full parameter dict (Snakemake tracks it: changing it reruns that cell only)."""
-    return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)])
-
-
-def data_params_of(wildcards):
-    """What the dataset rule reads of a cell (changing horizon or solver does not rerun it)."""
-    return cell_params(config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)], DATA_KEYS)
-
-
-def separability_params_of(wildcards):
-    """What the separability rule reads of a cell."""
-    return cell_params(
-        config, wildcards.experiment, CELL_BY_ID[(wildcards.experiment, wildcards.cell)], SEPARABILITY_KEYS
-    )
 
 
 # -- grouped train jobs (workflow/rules/train.smk) ------------------------------------------------------------------
@@ -107,11 +89,16 @@ def _train_block_job(c, b):
     )
 
 
-def train_threads(chunk):
+def _experiment_threads(experiment):
     """GD and Adam split a block's realisations over 2 threads (bitwise identical for any count); the flow
     solver runs on one (a streamed realisation is memory-bound: N = 4000, d = 1920 to 1e9 epochs took 11.3 s
-    on one thread and on two, idle machine). One experiment per chunk, so one solver."""
-    return 1 if config["experiments"][chunk[0][0]["experiment"]]["solver"] == "flow" else 2
+    on one thread and on two, idle machine)."""
+    return 1 if config["experiments"][experiment]["solver"] == "flow" else 2
+
+
+def train_threads(chunk):
+    """Threads of a train job: one experiment per chunk, so one solver."""
+    return _experiment_threads(chunk[0][0]["experiment"])
 
 
 def _train_seconds(c, b, threads):
@@ -119,23 +106,11 @@ def _train_seconds(c, b, threads):
 
 
 def _train_chunks():
-    """[(name suffix, [(cell, block)])]: each trained experiment's blocks in grid order, in chunks of bounded work."""
-    out = []
-    for exp in sorted({c["experiment"] for c in CELLS if config["experiments"][c["experiment"]]["train"]}):
-        blocks = [(c, b) for c in CELLS if c["experiment"] == exp for b in range(c["n_blocks"])]
-        threads = train_threads(blocks)
-        total = sum(_train_seconds(c, b, threads) for c, b in blocks)
-        target = max(TRAIN_CHUNK_S, total / TRAIN_MAX_JOBS)
-        chunks, work = [[]], 0.0
-        for c, b in blocks:
-            w = _train_seconds(c, b, threads)
-            if chunks[-1] and work + w > target:
-                chunks.append([])
-                work = 0.0
-            chunks[-1].append((c, b))
-            work += w
-        out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
-    return out
+    """[(name suffix, [(cell, block)])] of the train jobs (``_chunks``)."""
+    trained = sorted({c["experiment"] for c in CELLS if config["experiments"][c["experiment"]]["train"]})
+    return _chunks(
+        trained, lambda c, b: _train_seconds(c, b, _experiment_threads(c["experiment"])), TRAIN_CHUNK_S, TRAIN_MAX_JOBS
+    )
 
 
 def train_mem_mb(name, chunk):
@@ -179,8 +154,7 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
 # -- grouped separability jobs (workflow/rules/separability.smk) ---------------------------------------------------
 # Modelled seconds of work per job (grokedge.resources.separability_runtime_s): ~15 s, so that jobs finish early
 # and run side by side, or a 1/SEPARABILITY_MAX_JOBS share of an experiment whose LPs take hours (the paper's
-# 15,000 sets per d), so that a cluster gets a bounded number of jobs. Chunks are runs of blocks in grid order
-# (adding a cell may move the chunk boundaries after it: those jobs rerun, but their blocks come from the cache).
+# 15,000 sets per d). Chunks are runs of blocks in grid order (``_chunks``).
 SEPARABILITY_CHUNK_S = 15.0
 SEPARABILITY_MAX_JOBS = 100
 
@@ -195,16 +169,18 @@ def _separability_cost(c, b):
     )
 
 
-def _separability_chunks():
-    """[(name suffix, [(cell, block)])]: each experiment's blocks in grid order, cut into chunks of bounded work."""
+def _chunks(experiments, seconds, chunk_s, max_jobs):
+    """[(name suffix, [(cell, block)])]: each experiment's blocks in grid order, cut into runs of about
+    ``chunk_s`` modelled seconds (``seconds(cell, block)``), or of a 1/``max_jobs`` share of an experiment
+    whose work takes hours (a bounded number of cluster jobs). Adding a cell may move the boundaries after it:
+    those jobs rerun, but their blocks come from the cache."""
     out = []
-    for exp in sorted({c["experiment"] for c in CELLS}):
+    for exp in experiments:
         blocks = [(c, b) for c in CELLS if c["experiment"] == exp for b in range(c["n_blocks"])]
-        total = sum(_separability_cost(c, b)[0] for c, b in blocks)
-        target = max(SEPARABILITY_CHUNK_S, total / SEPARABILITY_MAX_JOBS)
+        target = max(chunk_s, sum(seconds(c, b) for c, b in blocks) / max_jobs)
         chunks, work = [[]], 0.0
         for c, b in blocks:
-            w = _separability_cost(c, b)[0]
+            w = seconds(c, b)
             if chunks[-1] and work + w > target:
                 chunks.append([])
                 work = 0.0
@@ -212,6 +188,12 @@ def _separability_chunks():
             work += w
         out += [(f"{exp}_{k}", chunk) for k, chunk in enumerate(chunks)]
     return out
+
+
+def _separability_chunks():
+    """[(name suffix, [(cell, block)])] of the separability jobs (``_chunks``)."""
+    experiments = sorted({c["experiment"] for c in CELLS})
+    return _chunks(experiments, lambda c, b: _separability_cost(c, b)[0], SEPARABILITY_CHUNK_S, SEPARABILITY_MAX_JOBS)
 
 
 def separability_mem_mb(name, chunk):

@@ -7,19 +7,13 @@ FIGURE_LIST = registry.active(config)
 FIGURES = [f"{RESULTS}/figures/{f.name}.{ext}" for f in FIGURE_LIST for ext in ("png", "pdf")]
 
 
-def _figure_files(fig):
-    return registry.input_files(fig, config, RESULTS, lambda e: experiment_block_files(e, "state"))
-
-
 for _job, _figs in registry.plot_jobs(FIGURE_LIST):
 
     rule:
         name:
             f"plot_{_job}"
         input:
-            sorted(
-                {f for fig in _figs for v in _figure_files(fig).values() for f in ([v] if isinstance(v, str) else v)}
-            ),
+            sorted({f for fig in _figs for v in figure_files(fig).values() for f in ([v] if isinstance(v, str) else v)}),
         output:
             **{
                 f"{fig.name}_{ext}": (
@@ -45,7 +39,7 @@ for _job, _figs in registry.plot_jobs(FIGURE_LIST):
             figures=[
                 {
                     "name": fig.name,
-                    "files": _figure_files(fig),
+                    "files": figure_files(fig),
                     "experiments": registry.experiments(fig, config),
                     "spec": fig.spec(config),
                 }
