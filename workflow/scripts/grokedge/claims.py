@@ -310,14 +310,20 @@ def _prop32_sep(t: Tables) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- Prop. 3.4
-@claim("prop34_s_inf", "Prop. 3.4, Fig. 1 right top",
-       "|S_inf| grows without bound as lambda -> 1/2 from below (increasing trend over the inseparable sets)")
-def _prop34(t: Tables) -> dict:
+def _s_inf_sets(t: Tables) -> tuple[str, pd.DataFrame]:
+    """The |S_inf| experiment (else the main one) and its inseparable sets with a solved S_inf."""
     try:
         name, r = _experiment(t, "s_inf", ("s_inf_scaling",))
     except NotRun:
         name, r = _main(t)
-    r = r[r.separable.eq(False) & r.s_inf_norm.notna() & (r.lam < 0.5)]
+    return name, r[r.separable.eq(False) & r.s_inf_norm.notna()]
+
+
+@claim("prop34_s_inf", "Prop. 3.4, Fig. 1 right top",
+       "|S_inf| grows without bound as lambda -> 1/2 from below (increasing trend over the inseparable sets)")
+def _prop34(t: Tables) -> dict:
+    name, r = _s_inf_sets(t)
+    r = r[r.lam < 0.5]
     u = r.sigma * r.s_inf_norm
     med = u.groupby(r.lam).median()
     if len(med) < 3:
@@ -336,11 +342,7 @@ def _prop34(t: Tables) -> dict:
 @claim("fig1_s_inf_values", "Fig. 1 right top",
        "sigma|S_inf| is ~2.5 at 1 - 2 lambda = 0.22 and ~33 at 7e-3 (N = 2400, sigma = 1)")
 def _fig1_s_inf(t: Tables) -> dict:
-    try:
-        name, r = _experiment(t, "s_inf", ("s_inf_scaling",))
-    except NotRun:
-        name, r = _main(t)
-    r = r[r.separable.eq(False) & r.s_inf_norm.notna()]
+    name, r = _s_inf_sets(t)
     med = (r.sigma * r.s_inf_norm).groupby(1 - 2 * r.lam).median()
     out = []
     for row in pv.paper_values("1 right top", "s_inf_norm").itertuples():

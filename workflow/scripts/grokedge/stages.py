@@ -3,6 +3,7 @@ index, each returning a tidy DataFrame. The Snakemake scripts only read params, 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -80,6 +81,10 @@ def load_realisations(params: dict, manifest: pd.DataFrame):
         yield real
 
 
+# the S_inf columns of a set without one (separable, s_inf: false, or not decided)
+NO_S_INF = dict.fromkeys(("s_inf_norm", "s_inf_m", "s_inf_grad", "s_inf_pos_frac", "s_inf_pos_mean"), np.nan)
+
+
 def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     """Stage 2: the certified LP decision (``separability.decide``: verdict, certificate, NNLS margin and its
     duality gap for separable sets); S_inf for inseparable ones."""
@@ -96,9 +101,7 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
             "lp_solves": res.lp_solves, "lp_full": res.lp_full,
             "margin": res.margin if sep else np.nan, "margin_gap": res.margin_gap if sep else np.nan,
             "cert_kind": res.certificate, "cert_margin": res.cert_margin, "cert_residual": res.cert_residual,
-            "cert_tolerance": res.cert_tolerance,
-            "s_inf_norm": np.nan, "s_inf_m": np.nan, "s_inf_grad": np.nan, "s_inf_pos_frac": np.nan,
-            "s_inf_pos_mean": np.nan}
+            "cert_tolerance": res.cert_tolerance} | NO_S_INF
         if not sep and params["s_inf"]:
             lim = separability.inseparable_limit(X)
             rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
@@ -124,14 +127,15 @@ def _undecided_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
     rows = [_ids(params, row.realisation) | {
         "seed": int(row.seed), "separable": None, "lp_optimum": nan, "lp_solves": 0, "lp_full": False,
         "margin": nan, "margin_gap": nan, "cert_kind": "none", "cert_margin": nan, "cert_residual": nan,
-        "cert_tolerance": nan, "s_inf_norm": nan, "s_inf_m": nan, "s_inf_grad": nan, "s_inf_pos_frac": nan,
-        "s_inf_pos_mean": nan} for row in manifest.itertuples()]
+        "cert_tolerance": nan} | NO_S_INF for row in manifest.itertuples()]
     log.info("%s: %d sets not decided (separability: false)", params["cell"], len(rows))
     return _with_wendel(pd.DataFrame(rows), params)
 
 
+@functools.lru_cache
 def _code_hash(*modules) -> str:
-    """SHA-256 of the source of ``modules`` and of this one: a cached block is recomputed when its code changes."""
+    """SHA-256 of the source of ``modules`` and of this one: a cached block is recomputed when its code changes
+    (computed once per process, not per block)."""
     import hashlib
     import inspect
 

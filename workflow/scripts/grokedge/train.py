@@ -392,6 +392,32 @@ def _spectral_radius(f, t, y, fy, v, iters):
     return rho, v
 
 
+def _stabilised_start(f, t0, t1, y0, t_out, rtol, atol, magnitude, h_rho):
+    """The start shared by ``_rkc`` and ``_rks3``: the output array with every t_out <= t0 set to y0, f(t0, y0),
+    rho(H) from 12 power iterations (1.2x safety), and the first step: the smaller of the stability bound
+    h_rho / rho and 1% of |y| / |f| in the error norm. -> (out, k, f0, rho, v, h, nfev)."""
+    out = np.empty((len(t_out), y0.size))
+    fn = f(t0, y0)
+    rho, v = _spectral_radius(f, t0, y0, fn, np.random.default_rng(0).standard_normal(y0.size), 12)
+    rho *= 1.2
+    scale = atol + rtol * magnitude(y0)
+    h = min(t1 - t0, h_rho / max(rho, 1e-30), 0.01 * max(_rms(y0, scale), 1.0) / max(_rms(fn, scale), 1e-30))
+    k = 0
+    while k < len(t_out) and t_out[k] <= t0:
+        out[k] = y0
+        k += 1
+    return out, k, fn, rho, v, h, 13
+
+
+def _step_factor(err, errold, h, hold, safety) -> float:
+    """Step-size factor of a third-order error estimate: safety err^(-1/3), limited by rkc.f's step-size
+    history (a PI-like controller) once there is a previous accepted step."""
+    fac = safety * err ** (-1.0 / 3.0)
+    if errold is not None:
+        fac = min(fac, safety * (h / hold) * errold ** (1.0 / 3.0) / err ** (2.0 / 3.0))
+    return fac
+
+
 def _rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
     """Integrate y' = f(t, y) from t0 to t1 with the second-order Runge-Kutta-Chebyshev method (Sommeijer,
     Shampine & Verwer 1997) and return y at the times ``t_out`` (in [t0, t1], increasing).
@@ -405,21 +431,8 @@ def _rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
     default |y| componentwise). Between steps the
     solution is the cubic Hermite interpolant of (y, f) at both ends."""
     t_out = np.asarray(t_out, dtype=float)
-    out = np.empty((len(t_out), y0.size))
     y, t = y0.copy(), float(t0)
-    fn = f(t, y)
-    nfev = 1
-    rng = np.random.default_rng(0)
-    v = rng.standard_normal(y.size)
-    rho, v = _spectral_radius(f, t, y, fn, v, 12)
-    nfev += 12
-    rho *= 1.2
-    scale = atol + rtol * magnitude(y)
-    h = min(t1 - t0, 1.0 / max(rho, 1e-30), 0.01 * max(_rms(y, scale), 1.0) / max(_rms(fn, scale), 1e-30))
-    k = 0
-    while k < len(t_out) and t_out[k] <= t:
-        out[k] = y
-        k += 1
+    out, k, fn, rho, v, h, nfev = _stabilised_start(f, t, t1, y, t_out, rtol, atol, magnitude, 1.0)
     steps, errold, hold = 0, None, None
     while t < t1:
         h = min(h, t1 - t)
@@ -464,18 +477,11 @@ def _rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
             if h < 1e-14 * max(1.0, abs(t)):
                 raise FloatingPointError(f"step size underflow at t = {t:.6g}")
             continue
-        tn = t + h
-        while k < len(t_out) and t_out[k] <= tn:  # cubic Hermite on [t, tn]
-            th = (t_out[k] - t) / h
-            out[k] = ((1 + 2 * th) * (1 - th) ** 2 * y + th * th * (3 - 2 * th) * ynew
-                      + h * th * (1 - th) ** 2 * fn - h * th * th * (1 - th) * fnew)
-            k += 1
+        k = _hermite(t_out, k, out, t, h, y, ynew, fn, fnew)
         err = max(err, 1e-10)
-        fac = 0.8 * err ** (-1.0 / 3.0)
-        if errold is not None:  # rkc.f's step-size history (a PI-like controller)
-            fac = min(fac, 0.8 * (h / hold) * errold ** (1.0 / 3.0) / err ** (2.0 / 3.0))
+        fac = _step_factor(err, errold, h, hold, 0.8)
         errold, hold = err, h
-        t, y, fn = tn, ynew, fnew
+        t, y, fn = t + h, ynew, fnew
         h *= min(10.0, max(0.1, fac))
         steps += 1
         if steps % rho_every == 0:
@@ -529,19 +535,10 @@ def _rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
     estimate in the RMS norm weighted by atol + rtol magnitude(y); a PI controller); the solution advances with
     the third-order result and is the cubic Hermite interpolant of (y, f) between steps."""
     t_out = np.asarray(t_out, dtype=float)
-    out = np.empty((len(t_out), y0.size))
     y, t = y0.copy(), float(t0)
     stages = len(RKS3_B)
     F = np.empty((stages + 1, y.size))
-    F[0] = f(t, y)
-    rho, v = _spectral_radius(f, t, y, F[0], np.random.default_rng(0).standard_normal(y.size), 12)
-    rho, nfev = 1.2 * rho, 13
-    h = min(t1 - t0, RKS3_BETA / max(rho, 1e-30),
-            0.01 * max(_rms(y, atol + rtol * magnitude(y)), 1.0) / max(_rms(F[0], atol + rtol * magnitude(y)), 1e-30))
-    k = 0
-    while k < len(t_out) and t_out[k] <= t:
-        out[k] = y
-        k += 1
+    out, k, F[0], rho, v, h, nfev = _stabilised_start(f, t, t1, y, t_out, rtol, atol, magnitude, RKS3_BETA)
     steps, errold, hold = 0, None, None
     while t < t1:
         h = min(h, t1 - t, RKS3_BETA / max(rho, 1e-30))
@@ -562,9 +559,7 @@ def _rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
             continue
         k = _hermite(t_out, k, out, t, h, y, ynew, F[0], F[stages])
         err = max(err, 1e-10)
-        fac = 0.9 * err ** (-1.0 / 3.0)
-        if errold is not None:
-            fac = min(fac, 0.9 * (h / hold) * errold ** (1.0 / 3.0) / err ** (2.0 / 3.0))
+        fac = _step_factor(err, errold, h, hold, 0.9)
         errold, hold = err, h
         t, y, F[0] = t + h, ynew, F[stages]
         h *= min(5.0, max(0.2, fac))
