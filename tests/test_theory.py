@@ -262,19 +262,6 @@ def _constructed_runs(shift=0.0, n=20, seed=0):
     return pd.DataFrame(rows)
 
 
-def test_theory_claims_verdicts():
-    rows = T.theory_claims(_constructed_runs())
-    keys = {"id", "source", "statement", "measured", "reference", "tolerance", "tolerance_reason", "experiment",
-            "N", "verdict"}
-    assert all(set(r) == keys for r in rows)
-    by = {r["id"].split("_lambda_sweep")[0]: r for r in rows}
-    # lambda = 0.45 lies in the finite-size window (0.4, 0.6): no rows
-    assert set(by) == {"large_n_s_inf", "large_n_m", "large_n_pos_frac", "large_n_margin", "large_n_acc"}
-    assert all(r["verdict"] == "holds" for r in rows)
-    assert all(r["verdict"] == "differs" for r in T.theory_claims(_constructed_runs(shift=0.2)))
-    assert all(r["verdict"] == "not run" for r in T.theory_claims(_constructed_runs(n=3)))
-
-
 def test_theory_figures_draw_the_limit():
     import matplotlib
 

@@ -1,7 +1,7 @@
 rule claims:
     """The claims ledger: every claim of the paper and of the blog evaluated on this run's tables (one row per
-    claim with its verdict: holds, differs, or not run when the run's grid cannot decide), as Parquet and as
-    the Markdown table the README and the report show."""
+    claim with its verdict: holds, differs, or not run when the run's grid cannot decide), as Parquet, as a
+    Markdown table, and as the HTML table the report shows under "Claims ledger"."""
     input:
         runs=f"{RESULTS}/tables/runs.parquet",
         curves=f"{RESULTS}/tables/curves.parquet",
@@ -11,6 +11,11 @@ rule claims:
     output:
         ledger=f"{RESULTS}/tables/claims.parquet",
         markdown=f"{RESULTS}/tables/claims.md",
+        html=report(
+            f"{RESULTS}/tables/claims.html",
+            caption="../report/claims.rst",
+            category="0. Claims ledger",
+        ),
     log:
         f"{RESULTS}/logs/claims.log",
     conda:

@@ -1,7 +1,7 @@
-"""Snakemake adapter: evaluate the claims ledger (grokedge.claims) on the run's tables."""
+"""Snakemake adapter: evaluate the claims ledger (grokedge.ledger) on the run's tables."""
 from pathlib import Path
 
-from grokedge.claims import evaluate_claims, ledger_markdown, load_tables, verdict_counts
+from grokedge.ledger import evaluate_claims, ledger_html, ledger_markdown, load_tables, verdict_counts
 from grokedge.runner import Job
 
 with Job(snakemake, "claims") as job:
@@ -12,3 +12,4 @@ with Job(snakemake, "claims") as job:
     job.log.info("verdicts: %s", verdict_counts(ledger))
     job.write(ledger, snakemake.output.ledger, "claims")
     Path(snakemake.output.markdown).write_text(ledger_markdown(ledger))
+    Path(snakemake.output.html).write_text(ledger_html(ledger))

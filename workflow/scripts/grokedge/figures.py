@@ -11,7 +11,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from . import theory_figures
-from .paper_values import mark_paper_values
+from .ledger.readoffs import mark_paper_values
 from .separability import wendel_large_n, wendel_probability
 
 

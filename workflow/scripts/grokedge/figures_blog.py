@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.patches import Polygon
 
 from . import blog
-from .paper_values import paper_values
+from .ledger.readoffs import paper_values
 
 VARIANT_LABEL = {"full": "test (all near-boundary points)", "no_central": "test (central points removed)"}
 VARIANT_COLOR = {"full": "C2", "no_central": "C1"}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import toy
-from .paper_values import mark_paper_values
+from .ledger.readoffs import mark_paper_values
 
 LOSS_CLIP = 20.0  # log10 gen loss above this is not drawn (for lambda > 1/2 it grows like log^2 t)
 

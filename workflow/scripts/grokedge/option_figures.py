@@ -20,7 +20,7 @@ from scipy.integrate import cumulative_simpson
 
 from . import data, separability, toy, train
 from .figures import _tidy_log
-from .paper_values import mark_paper_values
+from .ledger.readoffs import mark_paper_values
 from .seeds import realisation_seed
 
 AXIS_LABELS = {"sigma": r"$\sigma$", "s0_norm": r"$|S_0|$", "b0": r"$b_0$", "label_fraction": r"$r$",

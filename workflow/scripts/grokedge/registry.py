@@ -73,7 +73,7 @@ def _blog(config: dict) -> dict:
 
 def _curves_by(axis: str, title: str, note: str = "", paper: tuple = ()) -> Callable[[dict], dict]:
     """Spec of an option figure (grokedge.option_figures.curves_by_axis_figure): curves coloured by ``axis``;
-    ``paper``: (figure key of grokedge.paper_values, quantity, panel row "loss"/"acc"/"sigma_s_norm"/"b") marks."""
+    ``paper``: (figure key of grokedge.ledger.readoffs, quantity, panel row "loss"/"acc"/"sigma_s_norm"/"b") marks."""
     marks = [{"figure": f, "quantity": q, "panel": p} for f, q, p in paper]
     return lambda config: {"axis": axis, "title": title, "note": note, "paper": marks}
 

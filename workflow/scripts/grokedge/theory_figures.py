@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import theory
-from .paper_values import mark_paper_values
+from .ledger.readoffs import mark_paper_values
 from .separability import wendel_probability
 
 LIMIT_LABEL = r"$N\to\infty$"

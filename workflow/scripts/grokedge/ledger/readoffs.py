@@ -1,9 +1,9 @@
 """Values read off the published figures of Beck, Levi & Bar Sinai (ICML 2025) and Davies (2022), in one place.
 
-Every number here was read from a plotted curve or a caption (the catalogue is /work/shared/paper-figures.md in
-the project's notes), so it carries the precision of a read-off: about a factor 2 on a logarithmic axis that
-spans many decades, about +-0.02 on a linear accuracy axis. The claims ledger (``grokedge.claims``) compares the
-run's tables with them, and ``mark_paper_values`` draws them on the project's figures as reference marks.
+Every number here was read from a plotted curve or a caption of the published figures, so it carries the
+precision of a read-off: about a factor 2 on a logarithmic axis that spans many decades, about +-0.03 on a linear
+accuracy axis. The claims ledger (``grokedge.ledger``) compares the run's tables with them, and
+``mark_paper_values`` draws them on the project's figures as reference marks.
 
 Columns of ``PAPER_VALUES``:
 
@@ -49,6 +49,9 @@ _ROWS = [
     ("2 right", "sigma_s_norm", "lam", 0.48, 4.5, {"lam": 0.48}, "path runs out to sigma|S| ~ 4.5"),
     ("2 right", "sigma_s_norm", "lam", 0.52, 11.0, {"lam": 0.52}, "path bends at sigma|S| ~ 11"),
     ("2 right", "b", "lam", 0.52, -7.0, {"lam": 0.52}, "path bends at b ~ -7"),
+    # Fig. 3 right: toy grokking time (A_gen reaching 0.95) over sigma in [8, 16], 1 - 2 lambda in [1e-6, 1e-2]
+    ("3 right", "gen95_epoch_max", "one_minus_2lam", NAN, 1.0e8, {},
+     "colour scale x1e8 with contours 1e7 ... 9e7: the largest time lies above 9e7 and near 1e8"),
     # Fig. 4: two-Gaussian model, lambda = 0.4, eta = 0.1, ~5e3 epochs
     ("4", "gen_loss_peak_epoch", "epoch", NAN, 5.0e2, {}, "test-loss bump near 5e2 epochs"),
     ("4", "gen_acc", "epoch", 5.0e3, 0.8, {}, "test accuracy ~0.8 at the end (~5e3 epochs)"),

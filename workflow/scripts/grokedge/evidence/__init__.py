@@ -1,0 +1,1 @@
+"""Measurements behind the ledger's choices and verdicts, each runnable as ``python -m grokedge.evidence.<name>``."""

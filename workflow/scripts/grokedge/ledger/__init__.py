@@ -1,0 +1,36 @@
+"""The claims ledger: every claim of the paper (Beck, Levi & Bar Sinai, ICML 2025) and of Davies' blog (2022),
+judged on a run's tables.
+
+``evaluate_claims(tables)`` returns one row per registered claim (``LEDGER_COLUMNS``): ``id``, ``source`` (the
+section or figure judged), ``statement``, ``measured`` and ``reference`` (text, with ``measured_value`` and
+``reference_value`` as numbers), ``tolerance`` and ``tolerance_reason``, ``experiment`` and ``N`` of the run it was
+measured on, ``verdict`` (``holds``, ``differs``, or ``not run`` when the run lacks the experiment, grid or horizon
+the claim needs; ``note`` says which) and ``note``.
+
+Modules: ``core`` (registry, verdict rules, table look-ups), ``readoffs`` (values read off the published
+figures), the evaluators by part of the paper (``separability``, ``generalisation``, ``grokking``, ``rates``,
+``curves``, ``appendix``, ``toy_model``, ``blog``, ``large_n``), and ``report`` (Markdown and Parquet).
+``python -m grokedge.ledger LEDGER.parquet`` prints the Markdown table.
+"""
+
+from . import appendix, blog, curves, generalisation, grokking, large_n, rates, separability, toy_model  # noqa: F401
+from .core import (  # noqa: F401
+                   CLAIMS,
+                   LEDGER_COLUMNS,
+                   VERDICTS,
+                   Claim,
+                   ClaimError,
+                   NotRun,
+                   Tables,
+                   evaluate_claims,
+                   verdict_counts,
+)
+from .report import (  # noqa: F401
+                   README_END,
+                   README_START,
+                   counts_line,
+                   ledger_markdown,
+                   load_tables,
+                   read_ledger,
+                   replace_section,
+)
