@@ -143,13 +143,19 @@ def test_ledger_table_roundtrip_and_markdown(tmp_path):
     counts = ledger.verdict_counts(led)
     assert md.startswith(f"{len(led)} claims: {counts['holds']} holds, {counts['differs']} differs")
     assert md.count("\n| `") == len(led)
-    # the command line writes the same table and the README's counts line
+    # publishing copies the ledger (provenance kept) and rewrites the README's counts table from the files
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{ledger.README_START}\nold\n{ledger.README_END}\nafter\n")
-    assert ledger_main([str(path), "--markdown", str(tmp_path / "claims.md"), "--readme", str(readme)]) == 0
-    assert (tmp_path / "claims.md").read_text() == md
-    counts = ledger.counts_line(led)
-    assert readme.read_text() == f"before\n{ledger.README_START}\n{counts}\n{ledger.README_END}\nafter\n"
+    docs = tmp_path / "docs"
+    assert ledger_main(["publish", str(path), "laptop", "--docs", str(docs), "--readme", str(readme)]) == 0
+    assert ledger_main(["publish", str(path), "paper_scale", "--docs", str(docs), "--readme", str(readme)]) == 0
+    assert md in (docs / "laptop.md").read_text()
+    pd.testing.assert_frame_equal(ledger.read_ledger(docs / "paper_scale.parquet"), led)
+    section = readme.read_text().split(ledger.README_START)[1].split(ledger.README_END)[0]
+    for name in ("laptop", "paper_scale"):
+        assert f"| {name} | {len(led)} | {counts['holds']} | {counts['differs']} | {counts['not run']} |" in section
+    with pytest.raises(ValueError, match="ledger name"):
+        ledger.publish(path, "../escape", docs)
 
 
 def test_section_replacement_round_trips_and_refuses_missing_markers():

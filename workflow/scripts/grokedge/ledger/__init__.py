@@ -10,27 +10,26 @@ the claim needs; ``note`` says which) and ``note``.
 Modules: ``core`` (registry, verdict rules, table look-ups), ``readoffs`` (values read off the published
 figures), the evaluators by part of the paper (``separability``, ``generalisation``, ``grokking``, ``rates``,
 ``curves``, ``appendix``, ``toy_model``, ``blog``, ``large_n``), and ``report`` (Markdown and Parquet).
-``python -m grokedge.ledger LEDGER.parquet`` prints the Markdown table.
+``python -m grokedge.ledger show LEDGER.parquet`` prints the Markdown table; ``publish`` copies a run's ledger into
+docs/ledger/ and regenerates the README's counts table.
 """
 
+# the evaluator modules register their claims on import, in this order
 from . import appendix, blog, curves, generalisation, grokking, large_n, rates, separability, toy_model  # noqa: F401
-from .core import (  # noqa: F401
-                   CLAIMS,
-                   LEDGER_COLUMNS,
-                   VERDICTS,
-                   Claim,
-                   ClaimError,
-                   NotRun,
-                   Tables,
-                   evaluate_claims,
-                   verdict_counts,
+from .core import CLAIMS, LEDGER_COLUMNS, VERDICTS, Claim, ClaimError, NotRun, Tables, evaluate_claims, verdict_counts
+from .report import (
+    README_END,
+    README_START,
+    counts_line,
+    counts_table,
+    ledger_html,
+    ledger_markdown,
+    load_tables,
+    publish,
+    read_ledger,
+    replace_section,
 )
-from .report import (  # noqa: F401
-                   README_END,
-                   README_START,
-                   counts_line,
-                   ledger_markdown,
-                   load_tables,
-                   read_ledger,
-                   replace_section,
-)
+
+__all__ = ["CLAIMS", "LEDGER_COLUMNS", "VERDICTS", "Claim", "ClaimError", "NotRun", "Tables", "evaluate_claims",
+           "verdict_counts", "README_END", "README_START", "counts_line", "counts_table", "ledger_html",
+           "ledger_markdown", "load_tables", "publish", "read_ledger", "replace_section"]

@@ -1,28 +1,35 @@
-"""python -m grokedge.ledger LEDGER.parquet [--markdown OUT.md] [--readme README.md]: print the ledger as Markdown,
-write it to a file, or rewrite the verdict counts between the claims markers of a README."""
+"""The claims ledger from the command line.
+
+  python -m grokedge.ledger show LEDGER.parquet           print the ledger as Markdown
+  python -m grokedge.ledger publish LEDGER.parquet NAME   copy it to docs/ledger/NAME.parquet and .md, and rewrite
+                                                          the README's counts table from every published ledger
+"""
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import counts_line, ledger_markdown, read_ledger, replace_section
+from .report import counts_table, ledger_markdown, publish, read_ledger, replace_section
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grokedge.ledger", description=__doc__.split(":")[0])
-    p.add_argument("ledger", help="a claims.parquet written by the pipeline")
-    p.add_argument("--markdown", help="write the Markdown table to this file")
-    p.add_argument("--readme", help="rewrite this file's section between the claims markers with the counts")
+    p = argparse.ArgumentParser(prog="python -m grokedge.ledger", description="The claims ledger.")
+    sub = p.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("show", help="print a ledger as Markdown")
+    show.add_argument("ledger", help="a claims.parquet written by the pipeline")
+    pub = sub.add_parser("publish", help="copy a run's ledger into docs/ and rewrite the README's counts table")
+    pub.add_argument("ledger", help="a claims.parquet written by the pipeline")
+    pub.add_argument("name", help="the run's name in docs/ledger/ (e.g. default, paper_scale)")
+    pub.add_argument("--docs", default="docs/ledger", help="folder of the published ledgers (default docs/ledger)")
+    pub.add_argument("--readme", default="README.md", help="README whose claims section lists the counts")
     a = p.parse_args(argv)
-    ledger = read_ledger(a.ledger)
-    md = ledger_markdown(ledger)
-    if a.markdown:
-        Path(a.markdown).write_text(md)
-    if a.readme:
-        path = Path(a.readme)
-        path.write_text(replace_section(path.read_text(), counts_line(ledger)))
-    if not (a.markdown or a.readme):
-        sys.stdout.write(md)
+    if a.command == "show":
+        sys.stdout.write(ledger_markdown(read_ledger(a.ledger)))
+        return 0
+    md = publish(a.ledger, a.name, a.docs)
+    readme = Path(a.readme)
+    readme.write_text(replace_section(readme.read_text(), counts_table(a.docs)))
+    print(f"wrote {md} and the counts table of {readme}")
     return 0
 
 
