@@ -38,8 +38,9 @@ def eta_delay_table(lams=(0.05, 0.3, 0.45, 0.48), settings=SETTINGS, N: int = 40
             df = pd.DataFrame(g)
             delay = np.where(df.censored, np.inf, df.time)
             rows.append({"lam": lam, "sigma": sigma, "eta": eta, "n": realisations, "t_train": df.t_train.median(),
-                         "t_gen": df.t_gen.median(), "delay_median": float(np.median(delay)),
-                         "delay_q25": float(np.quantile(delay, 0.25)), "delay_q75": float(np.quantile(delay, 0.75)),
+                         "t_gen": df.t_gen.median(), "delay_median": float(np.quantile(delay, 0.5, method="lower")),
+                         "delay_q25": float(np.quantile(delay, 0.25, method="lower")),
+                         "delay_q75": float(np.quantile(delay, 0.75, method="higher")),
                          "censored": int(df.censored.sum())})
     return pd.DataFrame(rows)
 
