@@ -148,7 +148,8 @@ def test_make_run_with_unknown_preset(config_repo, tmp_path):
         (venv / "bin" / tool).chmod(0o755)
     lock = hashlib.sha256((config_repo / "requirements.lock").read_bytes()).hexdigest()[:12]
     (venv / f".installed-{lock}").touch()
-    expected = ("error: no preset 'nope' (expected workflow/presets/nope.yaml); presets: paper smoke")
+    presets = " ".join(sorted(p.stem for p in (config_repo / "workflow" / "presets").glob("*.yaml")))
+    expected = f"error: no preset 'nope' (expected workflow/presets/nope.yaml); presets: {presets}"
     for target in ("check-preset", "run"):
         proc = subprocess.run(["make", "-s", target, "PRESET=nope", f"VENV={venv}"], cwd=config_repo,
                               capture_output=True, text=True)
