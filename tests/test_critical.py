@@ -192,13 +192,77 @@ def test_collapse_quality_separates_collapse_from_none():
         K.collapse_quality([([0, 1], [1, 2], [1, 1]), ([2, 3], [1, 2], [1, 1])])
 
 
-def test_censored_median():
-    assert K.censored_median([1.0, 5.0, 3.0, 9.0], [False, False, False, True]) == 4.0
-    assert K.censored_median([1.0, 2.0, 3.0, 4.0, 5.0], [False, False, True, True, False]) == 5.0
-    assert np.isnan(K.censored_median([1.0, 2.0], [False, True]))
+def test_median_interval_with_censoring():
+    assert K.median_interval([1.0, 5.0, 3.0, 9.0], [False, False, False, True])[0] == 4.0
+    assert K.median_interval([1.0, 2.0, 3.0, 4.0, 5.0], [False, False, True, True, False])[0] == 5.0
+    med, lo, hi = K.median_interval([1.0, 2.0], [False, True])
+    assert np.isnan(med) and hi == np.inf
+    # coverage of the order-statistic interval for the median of a continuous law: at least the level, and
+    # not far above it (the binomial's steps)
+    rng = np.random.default_rng(5)
+    for n, top in ((9, 0.9), (25, 0.8), (40, 0.8)):
+        ends = [K.median_interval(rng.standard_normal(n))[1:] for _ in range(1000)]
+        assert 0.66 < np.mean([lo <= 0 <= hi for lo, hi in ends]) < top
+    with pytest.raises(ValueError, match="NaN"):
+        K.median_interval([1.0, np.nan])
+
+
+def test_scaling_table_and_curves():
+    """A runs table with known values: separable sets censor r and give kappa; inseparable ones give kappa 0."""
+    import pandas as pd
+    rows = []
+    for N, lam in [(100, 0.45), (100, 0.49), (400, 0.45), (400, 0.49), (400, 0.52)]:
+        for i in range(9):
+            sep = lam > 0.5 or (lam == 0.49 and N == 100 and i < 3)
+            rows.append({"N": N, "lam": lam, "sigma": 2.0, "separable": sep,
+                         "s_inf_norm": np.nan if sep else (i + 1) / 2.0, "margin": 0.1 * (i + 1) if sep else np.nan})
+    rows.append({"N": 100, "lam": 0.45, "sigma": 2.0, "separable": None, "s_inf_norm": np.nan, "margin": np.nan})
+    tab = K.scaling_table(pd.DataFrame(rows))
+    assert list(tab.n) == [9] * 5  # the undecided set is dropped
+    row = tab[(tab.N == 400) & (tab.lam == 0.45)].iloc[0]
+    assert row.x == pytest.approx(2.0) and row.r_median == 5.0 and row.separable_fraction == 0
+    assert row.wendel_p_separable == pytest.approx(wendel_probability(400, 180))
+    row = tab[(tab.N == 100) & (tab.lam == 0.49)].iloc[0]  # 3 of 9 censored: the median is the 5th of 1..9
+    assert (row.r_lo, row.r_median, row.r_hi) == (6.0, 8.0, np.inf) and row.kappa_median == 0.0
+    row = tab[tab.lam == 0.52].iloc[0]
+    assert np.isnan(row.r_median) and row.kappa_median == pytest.approx(0.1 * 5 / 2)
+    curves = K.scaling_curves(tab, "r", -0.25)
+    assert set(curves) == {400}  # N = 100 keeps only one finite interval
+    x, y, dy = curves[400]
+    assert np.allclose(x, [0.4, 2.0]) and y[1] == pytest.approx(np.log(5.0 * 400**-0.25)) and np.all(dy > 0)
 
 
 def test_command_line_prints_the_constants(capsys):
     assert K.main([]) == 0
     out = capsys.readouterr().out
     assert f"{K.CONSTANTS.C:.12f}" in out and "1e-06" in out
+
+
+def test_critical_scaling_figure_draws_the_laws_and_the_collapse():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from grokedge.critical_figures import critical_scaling_figure
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for N in (100, 400):
+        for lam in (0.44, 0.46, 0.48, 0.5, 0.52, 0.54, 0.56):
+            x = K.scaling_variable(lam, N)
+            r0, kappa0 = float(T.s_inf_large_n(min(lam, 0.49)).sigma_s_norm), float(T.margin_large_n(max(lam, 0.51)))
+            for _ in range(12):
+                sep = rng.random() < ndtr(-x)
+                r, kappa = np.array([r0, kappa0]) * np.exp(0.2 * rng.standard_normal(2))
+                rows.append({"N": N, "lam": lam, "sigma": 1.0, "separable": sep,
+                             "s_inf_norm": np.nan if sep else r, "margin": kappa if sep else np.nan})
+    fig = critical_scaling_figure(pd.DataFrame(rows), None, {})
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert sum("collapse" in t for t in texts) == 2 and any("collapse quality S" in t for t in texts)
+    assert any("free fit" in t for t in texts)
+    assert any("C = 1.3093" in s for s in labels) and any("0.6267" in s for s in labels)
+    assert "Beyond the paper" in fig._suptitle.get_text()
+    plt.close(fig)

@@ -66,7 +66,10 @@ import argparse
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, zeta
+import pandas as pd
+from scipy.special import bdtr, ndtr, ndtri, zeta
+
+from .separability import wendel_probability
 
 PHI0 = 1.0 / np.sqrt(2.0 * np.pi)
 LOG2 = np.log(2.0)
@@ -140,8 +143,6 @@ def inseparable_asymptotics(eps, order: int = 1) -> dict[str, np.ndarray]:
 
 def log_grokking_time_asymptotics(eps, lr: float = 0.01, level: float = 0.95) -> np.ndarray:
     """log t_a = z_a r - log(lr m) expanded: z_a C eps^{-1/2} + z_a D - log(lr m0), error O(eps^{1/2})."""
-    from scipy.special import ndtri
-
     e = _eps(eps, +1)
     z = float(ndtri(level))
     return z * CONSTANTS.C / np.sqrt(e) + z * CONSTANTS.D - np.log(lr * CONSTANTS.m)
@@ -259,17 +260,71 @@ def collapse_quality(curves) -> tuple[float, int]:
     return float(np.mean(terms)), len(terms)
 
 
-def censored_median(values, censored) -> float:
-    """Median of a sample where ``censored`` values are only known to exceed every observed one (e.g. runs that
-    did not grok within the horizon, or sets with an infinite S_inf): they count as +inf. NaN when half or more
-    are censored (the median is then not measured)."""
+def median_interval(values, censored=None, level: float = 0.68) -> tuple[float, float, float]:
+    """Median of a sample and a distribution-free interval for it: the order statistics v_(j) and v_(n+1-j)
+    with j the largest rank such that P(K < j) <= (1 - level)/2, K ~ Binomial(n, 1/2) the count below the
+    true median (coverage >= level; j = 1 for tiny samples). ``censored`` values are only known to exceed
+    every observed one (a separable set's S_inf, a run that did not grok within the horizon) and count as +inf.
+    Returns (median, lower, upper); the median is NaN when half or more are censored, the upper end +inf when
+    its rank falls among the censored."""
     v = np.asarray(values, dtype=float).ravel()
-    cens = np.asarray(censored, dtype=bool).ravel()
+    cens = np.zeros(v.shape, bool) if censored is None else np.asarray(censored, dtype=bool).ravel()
     if v.shape != cens.shape or v.size == 0:
         raise ValueError("values and censored must be non-empty and of one length")
-    v = np.where(cens, np.inf, v)
+    if np.any(np.isnan(v[~cens])):
+        raise ValueError("NaN among the uncensored values: drop undecided sets first")
+    v = np.sort(np.where(cens, np.inf, v))
+    n = v.size
+    ranks = np.arange(1, n // 2 + 2)
+    ok = bdtr(ranks - 1, n, 0.5) <= (1 - level) / 2
+    j = int(ranks[ok].max()) if ok.any() else 1
     med = float(np.median(v))
-    return med if np.isfinite(med) else np.nan
+    return (med if np.isfinite(med) else np.nan), float(v[j - 1]), float(v[n - j])
+
+
+_CELL = ("N", "lam", "eps", "x", "n", "separable_fraction", "wendel_p_separable")
+_MEDIANS = ("r_median", "r_lo", "r_hi", "kappa_median", "kappa_lo", "kappa_hi")
+
+
+def scaling_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (N, lambda) cell of a runs table (columns N, lam, sigma, separable, s_inf_norm, margin; sets whose
+    separability was not decided are dropped): n, eps, x = eps N^{1/2}, the separable fraction and Wendel's
+    exact probability, and median_interval of r = sigma|S_inf| (separable sets censored at +inf: their S_inf is
+    infinite) and of kappa = margin/sigma (inseparable sets count as 0: the origin is inside their hull).
+    Columns r_median, r_lo, r_hi, kappa_median, kappa_lo, kappa_hi."""
+    rows = []
+    for (N, lam), g in runs[runs.separable.notna()].groupby(["N", "lam"], sort=True):
+        sep = g.separable.astype(bool).to_numpy()
+        r = (g.sigma * g.s_inf_norm).to_numpy(dtype=float)
+        kappa = np.where(sep, (g.margin / g.sigma).to_numpy(dtype=float), 0.0)
+        row = {"N": int(N), "lam": float(lam), "eps": 1 - 2 * float(lam), "x": float(scaling_variable(lam, N)),
+               "n": int(len(g)), "separable_fraction": float(sep.mean()),
+               "wendel_p_separable": wendel_probability(int(N), int(round(lam * N)))} | dict.fromkeys(_MEDIANS, np.nan)
+        if np.all(sep | np.isfinite(r)):  # S_inf computed for every inseparable set
+            row |= dict(zip(("r_median", "r_lo", "r_hi"), median_interval(r, sep), strict=True))
+        if np.all(np.isfinite(kappa)):
+            row |= dict(zip(("kappa_median", "kappa_lo", "kappa_hi"), median_interval(kappa), strict=True))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*_CELL, *_MEDIANS])
+
+
+def scaling_curves(table, quantity: str, amplitude_exponent: float, nu: float = 0.5) -> dict:
+    """The curves of a collapse from a scaling_table: for each N, x = eps N^nu and log(y N^a) with
+    a = ``amplitude_exponent`` (theory: -1/4 for ``quantity`` "r", 1/2 for "kappa"), and the half-width of
+    median_interval in log y as its error; only cells with a positive, finite interval. {N: (x, log y, dlog y)},
+    sorted in x, for collapse_quality (curves with fewer than 2 points are left out)."""
+    out = {}
+    for N, g in table.groupby("N"):
+        med, lo, hi = (g[f"{quantity}_{k}"].to_numpy(dtype=float) for k in ("median", "lo", "hi"))
+        ok = np.isfinite(med) & np.isfinite(hi) & (lo > 0) & (med > 0) & (hi > lo)
+        if ok.sum() < 2:
+            continue
+        x = scaling_variable(g.lam.to_numpy()[ok], N, nu)
+        o = np.argsort(x)
+        y = np.log(med[ok] * float(N) ** amplitude_exponent)
+        dy = 0.5 * (np.log(hi[ok]) - np.log(lo[ok]))
+        out[int(N)] = (x[o], y[o], dy[o])
+    return out
 
 
 # --- command line ------------------------------------------------------------------------------------------
