@@ -327,6 +327,60 @@ def scaling_curves(table, quantity: str, amplitude_exponent: float, nu: float = 
     return out
 
 
+# per scaled quantity: (amplitude exponent a in y N^a, the side of x it lives on, the exponent of its critical law)
+SCALED = {"r": (-0.25, +1, -0.5), "kappa": (0.5, -1, 1.0)}
+
+
+@dataclass(frozen=True)
+class ScalingSummary:
+    """What a scaling_table says about one scaled quantity ("r" or "kappa"): the collapse quality of
+    y N^a against x over the sizes (NaN with fewer than two usable sizes) and the number of points compared;
+    ``fit``: a free power law of the scaled medians against |x|, pooled over N, over the cells with
+    |x| >= fit_min_x on the quantity's side; ``limit_fit``: the same fit of the N -> infinity solution at the
+    same cells (its effective exponent, corrections to scaling included); ``fits_by_N``: per N, a free power law
+    of the unscaled median against |eps| over those cells (sizes with at least 3 cells). Fits are None where
+    there are fewer than 3 cells."""
+
+    quantity: str
+    theory_exponent: float
+    collapse: float
+    collapse_points: int
+    fit: PowerLawFit | None
+    limit_fit: PowerLawFit | None
+    fits_by_N: dict
+
+
+def _limit(quantity: str, lam: np.ndarray) -> np.ndarray:
+    from . import theory
+
+    return theory.s_inf_large_n(lam).sigma_s_norm if quantity == "r" else theory.margin_large_n(lam)
+
+
+def scaling_summary(table: pd.DataFrame, quantity: str, fit_min_x: float = 1.0) -> ScalingSummary:
+    """Collapse quality and free fits of a scaling_table for ``quantity`` (see ScalingSummary)."""
+    if quantity not in SCALED:
+        raise ValueError(f"quantity must be one of {sorted(SCALED)}, got {quantity!r}")
+    a, side, p = SCALED[quantity]
+    try:
+        S, n = collapse_quality(list(scaling_curves(table, quantity, a).values()))
+    except ValueError:  # fewer than two sizes, or no overlap
+        S, n = np.nan, 0
+    med = table[f"{quantity}_median"].to_numpy(dtype=float)
+    cells = table[(side * table.x >= fit_min_x) & np.isfinite(med) & (med > 0)]
+
+    def fit(x, y):
+        return fit_power_law(x, y) if len(x) >= 3 and np.unique(x).size >= 2 else None
+
+    scale = cells.N.to_numpy(dtype=float) ** a
+    x = np.abs(cells.x.to_numpy())
+    by_N = {int(N): f for N, g in cells.groupby("N")
+            if (f := fit(np.abs(g.eps.to_numpy()), g[f"{quantity}_median"].to_numpy())) is not None}
+    return ScalingSummary(quantity=quantity, theory_exponent=p, collapse=S, collapse_points=n,
+                          fit=fit(x, cells[f"{quantity}_median"].to_numpy() * scale),
+                          limit_fit=fit(x, _limit(quantity, cells.lam.to_numpy()) * scale) if len(cells) else None,
+                          fits_by_N=by_N)
+
+
 # --- command line ------------------------------------------------------------------------------------------
 
 def report(eps_list=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)) -> str:

@@ -15,27 +15,18 @@ from scipy.special import ndtr
 from . import critical, theory
 
 
-def _collapse_note(tab: pd.DataFrame, quantity: str, amplitude: float) -> str:
-    curves = critical.scaling_curves(tab, quantity, amplitude)
-    if len(curves) < 2:
-        return "collapse: fewer than 2 sizes with finite intervals"
-    try:
-        s, n = critical.collapse_quality(list(curves.values()))
-    except ValueError:
-        return "collapse: the sizes do not overlap in x"
-    return f"collapse quality S = {s:.2g} ({n} points; ~1: within errors)"
-
-
-def _fit_note(x: np.ndarray, y: np.ndarray, y_limit: np.ndarray, name: str, asymptote: str) -> str:
-    """A free power-law fit of the scaled medians y against |x| (pooled over N), next to the same fit of the
-    N -> infinity solution at the same cells (its effective exponent includes the corrections to scaling)."""
-    ok = np.isfinite(y) & (y > 0)
-    if ok.sum() < 3 or np.unique(x[ok]).size < 2:
-        return f"free fit of {name}: fewer than 3 cells"
-    f = critical.fit_power_law(np.abs(x[ok]), y[ok])
-    lim = critical.fit_power_law(np.abs(x[ok]), y_limit[ok])
-    return (f"free fit {name} ~ |x|^p over these cells: p = {f.exponent:.2f} ± {f.exponent_se:.2f}\n"
-            f"(N→∞ solution at the same cells: {lim.exponent:.3f}; asymptote {asymptote})")
+def _notes(tab: pd.DataFrame, quantity: str, fit_min_x: float, asymptote: str) -> str:
+    """The collapse quality and the free fit (pooled over N, |x| >= fit_min_x) of one panel, as text."""
+    s = critical.scaling_summary(tab, quantity, fit_min_x)
+    lines = [f"collapse quality S = {s.collapse:.2g} ({s.collapse_points} points; ~1: within errors)"
+             if s.collapse_points else "collapse: fewer than 2 overlapping sizes with finite intervals"]
+    if s.fit is None:
+        lines.append(f"free fit: fewer than 3 cells with |x| >= {fit_min_x:g}")
+    else:
+        lines += [f"free fit ~ |x|^p over the cells with |x| >= {fit_min_x:g}: p = {s.fit.exponent:.2f} "
+                  f"± {s.fit.exponent_se:.2f}",
+                  f"(N→∞ solution at the same cells: {s.limit_fit.exponent:.3f}; asymptote {asymptote})"]
+    return "\n".join(lines)
 
 
 def _log_axes(ax) -> None:
@@ -86,12 +77,8 @@ def critical_scaling_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict
     if len(pos):
         xx = np.geomspace(pos.x.min() / 1.5, pos.x.max() * 1.5, 50)
         a1.plot(xx, k.C / np.sqrt(xx), "k--", lw=1.5, label=rf"$C x^{{-1/2}}$, C = {k.C:.4f}")
-        far = pos[pos.x >= fit_min_x]
-        scale = far.N.to_numpy(dtype=float) ** -0.25
-        limit = theory.s_inf_large_n(far.lam.to_numpy()).sigma_s_norm * scale
-        notes = [_collapse_note(tab, "r", -0.25),
-                 _fit_note(far.x.to_numpy(), far.r_median.to_numpy() * scale, limit, "median", "-1/2")]
-        a1.text(0.02, 0.02, "\n".join(notes), transform=a1.transAxes, fontsize=7.5, va="bottom")
+        notes = _notes(tab, "r", fit_min_x, "-1/2")
+        a1.text(0.02, 0.02, notes, transform=a1.transAxes, fontsize=7.5, va="bottom")
     _log_axes(a1)
     a1.set(xlabel=r"$x = (1-2\lambda)\,N^{1/2}$", ylabel=r"$\sigma|S_\infty|\,N^{-1/4}$",
            title=r"Inseparable side: $\sigma|S_\infty| \sim C\,\epsilon^{-1/2}$")
@@ -109,12 +96,8 @@ def critical_scaling_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict
     if len(neg):
         xx = np.geomspace((-neg.x).min() / 1.5, (-neg.x).max() * 1.5, 50)
         a2.plot(xx, k.kappa_slope * xx, "k--", lw=1.5, label=rf"$\sqrt{{\pi/8}}\,|x|$ = {k.kappa_slope:.4f} |x|")
-        far = neg[neg.x <= -fit_min_x]
-        scale = far.N.to_numpy(dtype=float) ** 0.5
-        limit = theory.margin_large_n(far.lam.to_numpy()) * scale
-        notes = [_collapse_note(tab, "kappa", 0.5),
-                 _fit_note(far.x.to_numpy(), far.kappa_median.to_numpy() * scale, limit, "median", "1")]
-        a2.text(0.02, 0.98, "\n".join(notes), transform=a2.transAxes, fontsize=7.5, va="top")
+        notes = _notes(tab, "kappa", fit_min_x, "1")
+        a2.text(0.02, 0.98, notes, transform=a2.transAxes, fontsize=7.5, va="top")
     _log_axes(a2)
     a2.set(xlabel=r"$-x = (2\lambda-1)\,N^{1/2}$", ylabel=r"$\kappa\,N^{1/2}$ ($\kappa = M/\sigma$)",
            title=r"Separable side: margin $\kappa \sim \sqrt{\pi/8}\,|\epsilon|$")
