@@ -28,8 +28,9 @@ zeta(3) Apery's constant; eps = 1 - 2 lambda (> 0 inseparable, < 0 separable).
        r ~ C eps^{-1/2},   C^2 = pi^2/8 + (log 2)^2,   C = 1.30926.
 6. Order delta^3, with log g = log g0 + G1 delta from (A) at order delta, G1 = -(C^2 - log 2)/(2 phi0):
        eps = C^2 delta^2 (1 + e1 delta),   e1 C^2 = phi0 zeta(3)/3 - log 2 (C^2 - log 2)/phi0,
-   so r = C eps^{-1/2} + D + O(eps^{1/2}), D = e1/2 = -0.4708: the first correction is a constant shift
-   (the next coefficient, measured on the numerical solution, is about -0.98 eps^{1/2}).
+   so r = C eps^{-1/2} + D + O(eps^{1/2}), D = e1/2 = -0.4708: the first correction is a constant shift.
+   The next order (delta^4 in eps, delta^2 in log g) gives r = C eps^{-1/2} + D + E eps^{1/2} + O(eps) with
+   E = (e2/2 - 3 e1^2/8)/C = -0.98220, its integrals evaluated by quadrature (``_next_coefficient``).
 7. The derived quantities: m = E[omega]/g with E[omega] = phi0 + delta log(2)/2 + ..., the positive fraction
    P(h > 0) = P(omega > g) = Phibar(g), and c = g r:
        m  = m0 (1 + C eps^{1/2}/(2 phi0)) + O(eps),   m0 = phi0/g0 = e^{gamma_E/2}/(2 sqrt(pi)) = 0.3765,
@@ -81,6 +82,7 @@ class CriticalConstants:
 
     C: float  # r ~ C eps^{-1/2}
     D: float  # r = C eps^{-1/2} + D + O(eps^{1/2})
+    E: float  # r = C eps^{-1/2} + D + E eps^{1/2} + O(eps)
     c_over_r: float  # g0 = lim c/r
     log_c_over_r_slope: float  # G1: log(c/r) = log g0 + G1/r + O(1/r^2)
     m: float  # m0 = lim m
@@ -101,6 +103,30 @@ class CriticalConstants:
         return 1.0
 
 
+def _next_coefficient(C2: float, log_g0: float, G1: float, e1: float) -> float:
+    """E in r = C eps^{-1/2} + D + E eps^{1/2}: step 6 carried one order further. With l = log(t) - log g,
+    Phibar^{(k)} = (-1)^k He_{k-1} phi, a_k = int 2t l^k/k! Phibar^{(k)} and b_k = int (l + 1) l^k/k! Phibar^{(k)}
+    over t > 0, P_k = 2 b_{k-1} + a_k (so eps = -2 sum_k delta^k P_k(log g), P_2 = -C^2/2), log g = log g0
+    + G1 delta + G2 delta^2 with G2 = (b1' G1 + b2)/phi0 from (A), and
+    eps = C^2 delta^2 (1 + e1 delta + e2 delta^2), e2 C^2 = -2 (P2' G2 + P2'' G1^2/2 + P3' G1 + P4),
+    P2' = -log 2, P2'' = -1; inverting, E = (e2/2 - 3 e1^2/8)/C. Integrals by QUADPACK (relative 1e-12)."""
+    from scipy.integrate import quad
+
+    def integral(f):
+        b = (0.0, 1e-8, 1e-3, 0.5, 1.0, 2.0, 4.0, 14.0)  # log singularity at 0, Gaussian decay
+        return sum(quad(lambda t: f(t, np.log(t) - log_g0) * PHI0 * np.exp(-t * t / 2), lo, hi, epsabs=1e-16,
+                        epsrel=1e-13, limit=400)[0] for lo, hi in zip(b[:-1], b[1:], strict=True))
+
+    b1p = integral(lambda t, l: 2 * l + 1)
+    b2 = integral(lambda t, l: (l + 1) * l**2 / 2 * t)
+    G2 = (b1p * G1 + b2) / PHI0
+    P3p = 2 * integral(lambda t, l: -(1.5 * l**2 + l) * t) + integral(lambda t, l: -t * l**2 * (1 - t * t))
+    P4 = (2 * integral(lambda t, l: (l + 1) * l**3 / 6 * (1 - t * t))
+          + integral(lambda t, l: t * l**4 / 12 * (t**3 - 3 * t)))
+    e2 = -2 * (-LOG2 * G2 - G1**2 / 2 + P3p * G1 + P4) / C2
+    return (e2 / 2 - 3 * e1**2 / 8) / np.sqrt(C2)
+
+
 def _constants() -> CriticalConstants:
     C2 = np.pi**2 / 8 + LOG2**2
     C = np.sqrt(C2)
@@ -109,7 +135,8 @@ def _constants() -> CriticalConstants:
     e1 = (PHI0 * float(zeta(3)) / 3 - LOG2 * (C2 - LOG2) / PHI0) / C2
     m0 = PHI0 / g0
     phi_g0 = PHI0 * np.exp(-g0**2 / 2)
-    return CriticalConstants(C=C, D=e1 / 2, c_over_r=g0, log_c_over_r_slope=G1, m=m0, m_slope=m0 * C / (2 * PHI0),
+    return CriticalConstants(C=C, D=e1 / 2, E=_next_coefficient(C2, np.log(g0), G1, e1), c_over_r=g0,
+                             log_c_over_r_slope=G1, m=m0, m_slope=m0 * C / (2 * PHI0),
                              positive_fraction=float(ndtr(-g0)),
                              positive_fraction_slope=phi_g0 * g0 * (C2 - LOG2) / (2 * PHI0 * C),
                              kappa_slope=np.sqrt(np.pi / 8), kappa_curvature=-((np.pi / 2) ** 1.5) / 8)
@@ -390,8 +417,8 @@ def report(eps_list=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)) -> str:
     k = CONSTANTS
     lines = [
         "Critical limit of the large-N theory at lambda -> 1/2 (eps = 1 - 2 lambda)",
-        f"  r = sigma|S_inf| ~ C eps^(-1/2) + D:    C = sqrt(pi^2/8 + log^2 2) = {k.C:.12f},"
-        f"  D = {k.D:.12f}",
+        f"  r = sigma|S_inf| ~ C eps^(-1/2) + D + E eps^(1/2):   C = sqrt(pi^2/8 + log^2 2) = {k.C:.12f},"
+        f"  D = {k.D:.12f},  E = {k.E:.10f}",
         f"  c/r -> g0 = sqrt(2) exp(-gamma_E/2) = {k.c_over_r:.12f}   (log(c/r) = log g0 + G1/r, G1 = "
         f"{k.log_c_over_r_slope:.10f})",
         f"  m -> phi(0)/g0 = {k.m:.12f}   (+ {k.m_slope:.10f} eps^(1/2))",
@@ -399,15 +426,18 @@ def report(eps_list=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)) -> str:
         f"  separable side: kappa = {k.kappa_slope:.12f} |eps| {k.kappa_curvature:+.12f} eps^2"
         "   (sqrt(pi/8), -(pi/2)^(3/2)/8)",
         "",
-        "  eps      r (numerical)      r eps^1/2   rel.err C eps^-1/2  rel.err +D   m rel.err   frac rel.err",
+        "  eps      r (numerical)      r eps^1/2   rel.err C eps^-1/2  rel.err +D   rel.err +E   m rel.err"
+        "   frac rel.err",
     ]
     eps = np.asarray(eps_list, dtype=float)
     lim = theory.s_inf_large_n(0.5 * (1 - eps))
     a0, a1 = inseparable_asymptotics(eps, 0), inseparable_asymptotics(eps, 1)
     for i, e in enumerate(eps):
         r = lim.sigma_s_norm[i]
+        r2 = a1["sigma_s_norm"][i] + k.E * np.sqrt(e)
         lines.append(f"  {e:7.0e}  {r:16.9f}  {r * np.sqrt(e):11.8f}  {a0['sigma_s_norm'][i] / r - 1:+17.2e}"
-                     f"  {a1['sigma_s_norm'][i] / r - 1:+10.2e}  {a1['m'][i] / lim.m[i] - 1:+10.2e}"
+                     f"  {a1['sigma_s_norm'][i] / r - 1:+10.2e}  {r2 / r - 1:+10.2e}"
+                     f"  {a1['m'][i] / lim.m[i] - 1:+10.2e}"
                      f"  {a1['positive_fraction'][i] / lim.positive_fraction[i] - 1:+12.2e}")
     lines += ["", "  eps      kappa (numerical)   rel.err sqrt(pi/8)|eps|   rel.err 2nd order"]
     neg = -eps
