@@ -227,8 +227,7 @@ def fit_power_law(x, y, n_boot: int = 0, seed: int = 0) -> PowerLawFit:
     X = np.column_stack([np.ones_like(lx), lx])
     coef, *_ = np.linalg.lstsq(X, ly, rcond=None)
     resid = ly - X @ coef
-    dof = x.size - 2
-    s2 = float(resid @ resid) / dof if dof > 0 else np.nan
+    s2 = float(resid @ resid) / (x.size - 2)
     cov = s2 * np.linalg.inv(X.T @ X)
     ci = None
     if n_boot > 0:

@@ -31,9 +31,10 @@ tests/test_theory.py) and along the sorted lambdas of an array. Near 1/2 the Jac
 like 1/eps (eps = 1 - 2 lambda), so convergence is decided by the residuals (see _newton). Accuracy (tested):
 residuals below 1e-13; results change by < 1e-12 relative from 8 to 32 nodes per panel up to lambda = 0.499
 and by < 1e-8 at eps = 1e-6; an independent QUADPACK evaluation with scipy's lambertw reproduces the
-equations, m and the projection law to 1e-10, and an independent solver of the rescaled system of
-``grokedge.critical`` reproduces r, c, m and the positive fraction to 1e-9 at r = 40 ... 1300 (eps down to
-6e-7). The critical behaviour as lambda -> 1/2 (r ~ 1.309 eps^{-1/2}) is derived in ``grokedge.critical``.
+equations, m and the projection law to 1e-10, and an independent solver of the rescaled system (derived in
+``grokedge.critical``; tests/test_critical.py) reproduces r, c, m and the positive fraction to 1e-9 at
+r = 40 ... 1300 (eps down to 6e-7). The critical behaviour as lambda -> 1/2 (r ~ 1.309 eps^{-1/2}) is
+derived in ``grokedge.critical``.
 
 Verification of the system (it is a candidate derivation, so it was checked against the minimisation itself):
 damped Newton on sampled sets (``separability.inseparable_limit``), 20 draws at N = 2000 for each of
