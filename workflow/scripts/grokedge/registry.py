@@ -137,6 +137,7 @@ FIGURES: tuple[Figure, ...] = (
            ("runs", None)),
     Figure("finite_size_convergence", "theory_figures:finite_size_convergence_figure", "finite_size_convergence",
            OTHER, ("runs", None), lambda config: {"x": "1/N"}),
+    Figure("critical_scaling", "critical_figures:critical_scaling_figure", "critical_scaling", OTHER, ("runs", None)),
     Figure("fig3_svm_geometry", "option_figures:toy_svm_geometry_figure", None, TOY, (None, None), _svm_geometry),
     Figure("toy_fig8", "figures_toy:toy_fig8_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
     Figure("toy_fig9", "figures_toy:toy_fig9_figure", None, TOY, ("toy_times", "toy_curves"), _toy),

@@ -23,12 +23,18 @@ Numerics: with y = rZ + log c and u = h + log c, the map is u + e^u = y, solved 
 the root (F(u) = u + e^u - y is convex and increasing, so the iterates decrease monotonically and converge
 quadratically; no overflow for any y, unlike lambertw(c e^z) at large z). c e^h = e^u = y - u. Expectations
 over Z use composite Gauss-Legendre panels on |Z| <= 12 (tail mass < 1e-32), refined to width 1/r around the
-crossover y = 0, where the integrand turns from exponential to logarithmic in Z; the system is solved by
-Newton in (log r, log c) with the exact Jacobian (du/dy = 1/(1 + e^u)), continued in lambda from the
-small-lambda expansion r^2 = lambda (1 + 3 lambda + ...), c = lambda (1 + 3 lambda/2 + ...) (derived in
-tests/test_theory.py) and along the sorted lambdas of an array. Accuracy (tested): residuals below 1e-13;
-results change by < 1e-12 relative from 8 to 32 nodes per panel (up to lambda = 0.499); an independent
-QUADPACK evaluation with scipy's lambertw reproduces the equations, m and the projection law to 1e-10.
+crossover y = 0, where the integrand turns from exponential to logarithmic in Z, and geometrically graded
+beyond (the log singularity of e^u ~ y - log y at the crossover); the system is solved by Newton in
+(log r, log c) with the exact Jacobian (du/dy = 1/(1 + e^u)), continued in lambda from the small-lambda
+expansion r^2 = lambda (1 + 3 lambda + ...), c = lambda (1 + 3 lambda/2 + ...) (derived in
+tests/test_theory.py) and along the sorted lambdas of an array. Near 1/2 the Jacobian's condition number grows
+like 1/eps (eps = 1 - 2 lambda), so convergence is decided by the residuals (see _newton). Accuracy (tested):
+residuals below 1e-13; results change by < 1e-12 relative from 8 to 32 nodes per panel up to lambda = 0.499
+and by < 1e-8 at eps = 1e-6; an independent QUADPACK evaluation with scipy's lambertw reproduces the
+equations, m and the projection law to 1e-10, and an independent solver of the rescaled system (derived in
+``grokedge.critical``; tests/test_critical.py) reproduces r, c, m and the positive fraction to 1e-9 at
+r = 40 ... 1300 (eps down to 6e-7). The critical behaviour as lambda -> 1/2 (r ~ 1.309 eps^{-1/2}) is
+derived in ``grokedge.critical``.
 
 Verification of the system (it is a candidate derivation, so it was checked against the minimisation itself):
 damped Newton on sampled sets (``separability.inseparable_limit``), 20 draws at N = 2000 for each of
@@ -112,6 +118,10 @@ def _gauss_rule(r: float, logc: float, order: int, extra=()) -> tuple[np.ndarray
     if r > 0:
         zc = -logc / r
         breaks.append(zc + np.arange(-40.0, 40.5, 1.0) / r)
+        # beyond |y| = 40, e^u ~ y - log y carries a log singularity at the crossover: geometric panels
+        # (ratio 2) out to the width-1/4 grid keep it resolved at large r
+        grade = 40.0 / r * 2.0 ** np.arange(1, max(1, int(np.ceil(np.log2(max(r, 1.0) / 160.0)))) + 1)
+        breaks.append(zc + np.concatenate([-grade, grade]))
     breaks.append(np.asarray(extra, dtype=float))
     b = np.unique(np.clip(np.concatenate(breaks), -Z_MAX, Z_MAX))
     z, w = _panels(b, order)
@@ -138,22 +148,31 @@ def _system(lam: float, logr: float, logc: float, order: int):
 
 
 def _newton(lam: float, logr: float, logc: float, order: int, tol: float = 1e-14, max_iter: int = 100):
-    """Damped Newton on _system; converged when the residuals are below ``tol`` and the next Newton step is
-    below 1e-12 in (log r, log c)."""
+    """Damped Newton on _system. Converged once the relative residuals are below ``tol`` (the point then solves
+    the system at a lambda within tol relative of the one asked) and either the next Newton step is below 1e-12
+    in (log r, log c) or it no longer lowers the residuals: near 1/2 the Jacobian's condition number grows like
+    1/eps (eps = 1 - 2 lambda), so rounding in the residuals (~1e-16) moves the step by ~1e-16/eps and a step
+    criterion alone cannot be met there."""
     F, J = _system(lam, logr, logc, order)
     for _ in range(max_iter):
         step = np.linalg.solve(J, -F)
-        if np.max(np.abs(F)) < tol and np.max(np.abs(step)) < 1e-12:
+        at_floor = np.max(np.abs(F)) < tol
+        if at_floor and np.max(np.abs(step)) < 1e-12:
             return logr + step[0], logc + step[1], F
         t = 1.0
         while True:  # damp on the residual norm
             F_new, J_new = _system(lam, logr + t * step[0], logc + t * step[1], order)
-            if np.linalg.norm(F_new) <= np.linalg.norm(F):
+            n_new, n_old = np.linalg.norm(F_new), np.linalg.norm(F)
+            if n_new < n_old or (n_new == n_old and not at_floor):
                 break
+            if at_floor:  # rounding level reached: the step is noise
+                return logr, logc, F
             t *= 0.5
             if t < 1e-6:
                 raise RuntimeError(f"large-N S_inf system: no descent at lambda = {lam} (residuals {F})")
         logr, logc, F, J = logr + t * step[0], logc + t * step[1], F_new, J_new
+    if np.max(np.abs(F)) < tol:
+        return logr, logc, F
     raise RuntimeError(f"large-N S_inf system: Newton did not converge at lambda = {lam} (residuals {F})")
 
 
