@@ -75,7 +75,7 @@ def flow_run(args, log) -> int:
         t1, c1 = time.perf_counter(), time.process_time()
         tr = train(X[None], S0[None], 0.0, LR, epochs, solver="flow", threads=args.threads)
         t_train, c_train = time.perf_counter() - t1, time.process_time() - c1
-        floor = memory_floor(X, args.threads, products=1)
+        floor, floor_cpu = memory_floor(X, args.threads, products=1, cpu=True)
         S, b = tr.S[0], tr.b[0]
         z = margins_at(X, S, b)
     n_pass = passes.get("flow", 0) + 100
@@ -90,7 +90,8 @@ def flow_run(args, log) -> int:
           f"goal 300 s wall")
     print(f"passes over X: {n_pass} (100 GD steps + the flow's); {t_train / n_pass:.3f} s per pass; floor "
           f"(one bare {X.dtype} matrix-vector product over X, {args.threads} threads) {floor:.3f} s: "
-          f"ratio {t_train / n_pass / floor:.2f}x")
+          f"ratio {t_train / n_pass / floor:.2f}x; CPU seconds per pass {c_train / n_pass:.3f} against the floor's "
+          f"{floor_cpu:.3f}: {c_train / n_pass / floor_cpu:.2f}x (comparable under other load)")
     print(f"whole run (draw, train, metrics) wall {time.perf_counter() - t0:.1f} s, CPU "
           f"{time.process_time() - c0:.1f} s; peak RSS {rss:.2f} GB (goal 12); {load_average()} at end")
     with pd.option_context("display.width", 160, "display.max_rows", 100):
