@@ -673,7 +673,7 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
     ~10x more accurate than RKC. The stiffness, rho(H) ~ 120 / t late, does not depend on N at fixed lambda, so
     this holds for streamed data too. Measured at N = 1000, lambda = 0.48, to 5e5 epochs, passes over X (GD
     warm-up included) and largest relative disagreement with GD in b, |S|, L_gen: RKC 1580 and 5e-5; RKS3 with the
-    correction in every stage 1085 and 8e-6; "auto" ~850 and 7e-5 (the tests require 1e-3). Or a
+    correction in every stage 1085 and 8e-6; "auto" ~760 and 7e-5 (the tests require 1e-3). Or a
     ``scipy.integrate.solve_ivp`` method (e.g. "DOP853", the solver before RKC, kept for comparison).
     ``norm``: "state" (``_flow_group``) or "abs" (componentwise).
     """
