@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         if "flow" in parts:
             from . import flow
 
-            flow.run_flow_vs_gd(rep)
+            flow.run_flow_vs_gd(rep, repeat=args.repeat)
         if "long" in parts:
             from . import flow
 

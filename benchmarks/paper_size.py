@@ -1,12 +1,17 @@
-"""One realisation of Fig. 1 left at the paper's size (N = 4*10^4, lambda = 0.48 -> d = 19200) to 10^6 epochs.
+"""One realisation of Fig. 1 left at the paper's size (N = 4*10^4, lambda = 0.48 -> d = 19200) to 5*10^5 epochs,
+and the GD and Adam steps at that size against their memory floor.
 
-``python -m benchmarks.paper_size [--N 40000] [--lam 0.48] [--horizon 1e6] [--out curves.parquet]``
+``python -m benchmarks.paper_size [--N 40000] [--lam 0.48] [--horizon 5e5] [--float64] [--out curves.parquet]``
+``python -m benchmarks.paper_size --steps [--N 40000]``: GD and Adam steps on float64 X (as the pipeline holds it)
+against the two-pass memory floor (``benchmarks.kernel.run_streamed``).
 
 X is drawn row block by row block from the realisation's data stream (the same numbers as
-``grokedge.data.realisation``, which draws them in one call) and stored in float32 (3.1 GB instead of 6.1 GB; the
-flow accumulates in float64). 100 exact GD steps, then the flow solver (``grokedge.train.gradient_flow``) on the
-streamed data with two threads, the O(eta) correction up to epoch ``--correction``. The curves (train loss and
-accuracy over the training points, closed-form A_gen and L_gen, sigma|S|, b) are written to ``--out``.
+``grokedge.data.realisation``, which draws them in one call) and stored in float32 (3.1 GB instead of 6.1 GB; all
+products accumulate in float64; tests/test_train*.py bound the effect of the storage). Training is
+``grokedge.train.train`` with the pipeline's defaults on two threads: 100 GD steps, then the flow solver on the
+streamed data. Printed: wall and CPU time, passes over X, seconds per pass against the floor (one bare
+single-precision matrix-vector product over X, rows split over the same threads, timed in the same run), peak RSS.
+The curves (train loss and accuracy, closed-form A_gen and L_gen, sigma|S|, b) are written to ``--out``.
 """
 
 from __future__ import annotations
@@ -24,15 +29,18 @@ from threadpoolctl import threadpool_limits
 from grokedge import model
 from grokedge.data import isotropic_vector
 from grokedge.seeds import streams
-from grokedge.train import _Streamed, checkpoint_epochs, gradient_flow
+from grokedge.train import checkpoint_epochs, train
+
+from ._util import Report, load_average
+from .kernel import memory_floor, run_streamed
 
 SIGMA, LR = 5.0, 0.01
 
 
-def draw_float32(N: int, d: int, sigma: float, seed: int, rows: int = 1000):
-    """(X float32 (N, d), S0) of realisation ``seed``: X = sigma * (the data stream's normals, row-major)."""
+def draw(N: int, d: int, sigma: float, seed: int, dtype=np.float32, rows: int = 1000):
+    """(X (N, d) of ``dtype``, S0) of realisation ``seed``: X = sigma * (the data stream's normals, row-major)."""
     rng_data, rng_init, _ = streams(seed)
-    X = np.empty((N, d), dtype=np.float32)
+    X = np.empty((N, d), dtype=dtype)
     for lo in range(0, N, rows):
         hi = min(lo + rows, N)
         X[lo:hi] = sigma * rng_data.standard_normal((hi - lo, d))
@@ -48,63 +56,70 @@ def margins_at(X, S, b, rows: int = 2000):
     return out + b
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.paper_size", description=__doc__)
-    ap.add_argument("--N", type=int, default=40000)
-    ap.add_argument("--lam", type=float, default=0.48)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--horizon", type=float, default=1e6)
-    ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--correction", type=float, default=1e3)
-    ap.add_argument("--rtol", type=float, default=1e-5)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--float64", action="store_true", help="store X in float64 instead of float32")
-    ap.add_argument("--out", default="paper_size_curves.parquet")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
-    log = logging.getLogger("grokedge.paper_size")
+def flow_run(args, log) -> int:
     N, d = args.N, round(args.lam * args.N)
-    t0 = time.perf_counter()
-    X, S0 = draw_float32(N, d, SIGMA, args.seed)
-    if args.float64:
-        X = X.astype(float)  # (not the float64 draw itself: only for comparing storage precisions)
-    log.info("drew X (%d x %d, %s, %.2f GB) in %.1f s", N, d, X.dtype, X.nbytes / 1e9, time.perf_counter() - t0)
-    epochs = checkpoint_epochs(args.horizon, 10)
-    c = np.ones(N)
+    t0, c0 = time.perf_counter(), time.process_time()
+    X, S0 = draw(N, d, SIGMA, args.seed, np.float64 if args.float64 else np.float32)
+    log.info("drew X (%d x %d, %s, %.2f GB) in %.1f s; %s", N, d, X.dtype, X.nbytes / 1e9,
+             time.perf_counter() - t0, load_average())
+    epochs = checkpoint_epochs(args.horizon, 20)
+    passes = {}
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            if "passes over the data" in record.getMessage():
+                passes["flow"] = int(record.getMessage().split(": ")[1].split()[0])
+
+    logging.getLogger("grokedge.train").addHandler(Count())
     with threadpool_limits(limits=1):
-        op = _Streamed(X, c, "logistic", args.threads)
-        w = np.concatenate([S0, [0.0]])[None]
-        early = epochs[epochs <= args.warmup]
-        states = {}
-        t1 = time.perf_counter()
-        for step in range(args.warmup + 1):
-            if step in early:
-                states[step] = w[0].copy()
-            if step < args.warmup:
-                w = w - LR * op.grad(w)
-        op.close()
-        log.info("GD warm-up: %d steps in %.1f s", args.warmup, time.perf_counter() - t1)
-        late = epochs[epochs > args.warmup]
-        t2 = time.perf_counter()
-        tr = gradient_flow(X[None], w[:, :d], w[:, d], LR, np.concatenate([[0.0], late - args.warmup]),
-                           correction_epochs=args.correction - args.warmup, rtol=args.rtol, atol=args.rtol * 1e-3,
-                           epoch_offset=args.warmup, horizon=args.horizon, threads=args.threads)
-        log.info("flow: epochs %d-%g in %.1f s", args.warmup, args.horizon, time.perf_counter() - t2)
-        S = np.concatenate([np.stack([states[e][:d] for e in early]), tr.S[0, 1:]])
-        b = np.concatenate([np.array([states[e][d] for e in early]), tr.b[0, 1:]])
+        t1, c1 = time.perf_counter(), time.process_time()
+        tr = train(X[None], S0[None], 0.0, LR, epochs, solver="flow", threads=args.threads)
+        t_train, c_train = time.perf_counter() - t1, time.process_time() - c1
+        floor, floor_cpu = memory_floor(X, args.threads, products=1, cpu=True)
+        S, b = tr.S[0], tr.b[0]
         z = margins_at(X, S, b)
+    n_pass = passes.get("flow", 0) + 100
     a = SIGMA * np.linalg.norm(S, axis=1)
     curves = pd.DataFrame({"epoch": epochs, "N": N, "d": d, "lam": args.lam, "seed": args.seed,
                            "train_loss": model.softplus(z).mean(axis=0), "train_acc": (z <= 0).mean(axis=0),
                            "gen_acc": model.gen_accuracy(b, a), "gen_loss": model.gen_loss(b, a),
                            "sigma_s": a, "b": b})
     curves.to_parquet(args.out)
-    wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    log.info("total %.1f s, peak RSS %.2f GB; wrote %s", wall, rss, args.out)
+    print(f"training to {args.horizon:.0e} epochs ({args.threads} threads): wall {t_train:.1f} s, CPU {c_train:.1f} s; "
+          f"goal 300 s wall")
+    print(f"passes over X: {n_pass} (100 GD steps + the flow's); {t_train / n_pass:.3f} s per pass; floor "
+          f"(one bare {X.dtype} matrix-vector product over X, {args.threads} threads) {floor:.3f} s: "
+          f"ratio {t_train / n_pass / floor:.2f}x; CPU seconds per pass {c_train / n_pass:.3f} against the floor's "
+          f"{floor_cpu:.3f}: {c_train / n_pass / floor_cpu:.2f}x (comparable under other load)")
+    print(f"whole run (draw, train, metrics) wall {time.perf_counter() - t0:.1f} s, CPU "
+          f"{time.process_time() - c0:.1f} s; peak RSS {rss:.2f} GB (goal 12); {load_average()} at end")
     with pd.option_context("display.width", 160, "display.max_rows", 100):
-        print(curves.iloc[::5].to_string(index=False))
+        print(curves.iloc[::10].to_string(index=False))
     return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.paper_size", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--N", type=int, default=40000)
+    ap.add_argument("--lam", type=float, default=0.48)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--horizon", type=float, default=5e5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--float64", action="store_true", help="store X in float64 instead of float32")
+    ap.add_argument("--steps", action="store_true", help="time GD and Adam steps against the floor instead")
+    ap.add_argument("--out", default="paper_size_curves.parquet")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    log = logging.getLogger("grokedge.paper_size")
+    if args.steps:
+        with threadpool_limits(limits=1):
+            run_streamed(Report(), N=args.N, lam=args.lam, threads=args.threads)
+        print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB (goal 16); "
+              f"{load_average()} at end")
+        return 0
+    return flow_run(args, log)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,20 @@ def test_the_flow_costs_log_horizon_and_gd_the_horizon():
     gd = [resources.runtime_s(**kw, solver="gd", horizon=h) for h in (1e5, 1e6)]
     assert flow[1] < 3 * flow[0]
     assert gd[1] > 8 * gd[0]
+
+
+def test_streamed_gd_and_adam_hold_one_copy_of_the_data():
+    """Large data are streamed by GD and Adam too: an Adam job at the paper's N = 4e4 (lambda = 0.52) holds X once,
+    ~6.6 GB, within a 16 GB node; small data keep the cache-resident [X, c] working copy."""
+    x_mb = 8 * 40000 * 20800 / 2**20
+    mem = resources.mem_mb(N=40000, d=20800, realisations=1, solver="adam", horizon=3e4)
+    assert x_mb < mem < 1.1 * x_mb < 16 * 1024
+    small = dict(N=400, d=192, realisations=40, horizon=3e4)
+    data_mb = 8 * 2 * 40 * 400 * 192 / 2**20  # the list and the stacked array
+    assert resources.mem_mb(**small, solver="adam") - resources.mem_mb(**small, solver="flow") == pytest.approx(
+        8 * 40 * 400 * 193 / 2**20)
+    assert resources.mem_mb(**small, solver="adam") > data_mb
+    # one fused pass per step when streamed: GD to 3e4 costs ~3e4 flow right-hand sides' worth of passes
+    big = dict(N=40000, d=19200, realisations=1, threads=2)
+    assert resources.runtime_s(**big, solver="adam", horizon=3e4) > 10 * resources.runtime_s(**big, solver="flow",
+                                                                                              horizon=5e5)
