@@ -4,10 +4,10 @@ import re
 from collections import Counter
 
 import pytest
+from helpers import preset_config
 
 from grokedge import plan, resources
 from grokedge.config import cells, validate_config
-from helpers import preset_config
 
 
 @pytest.fixture(scope="module")

@@ -457,7 +457,7 @@ def _newton_lse(Xn: np.ndarray, max_iter: int = 60):
             xv = X32 @ v
             return X32.T @ (p32 * xv) - g32 * (g32 @ v), xv
 
-        step, u, cg = _pcg(hessian_times, -g32, lambda r: cho_solve(factor, r, check_finite=False),
+        step, u, cg = _pcg(hessian_times, -g32, lambda r, f=factor: cho_solve(f, r, check_finite=False),
                            tol=max(min(0.1, np.sqrt(gn)), 1e-5) * float(np.linalg.norm(g32)))
         refresh = cg > REFRESH_CG
         step, u = step.astype(float), u.astype(float)
@@ -466,7 +466,7 @@ def _newton_lse(Xn: np.ndarray, max_iter: int = 60):
             return "unknown", S, z, it
         t = 1.0
         if gn > 1e-8:  # far from the optimum a longer or shorter step pays; near it, the full Newton step
-            res = minimize_scalar(lambda t: logsumexp(z + t * u), bounds=(0.0, 2.0), method="bounded",
+            res = minimize_scalar(lambda t, z=z, u=u: logsumexp(z + t * u), bounds=(0.0, 2.0), method="bounded",
                                   options={"xatol": 1e-3})
             if res.fun < logsumexp(z + u):
                 t = float(res.x)
