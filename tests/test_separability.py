@@ -265,11 +265,11 @@ def _check_against_reference(X, got, s_inf=True):
 
 
 def test_classify_matches_the_reference_on_random_sets():
-    """Gaussian sets on both sides of lambda = 1/2 (so both orders of the routes), every answer against the LP,
-    NNLS and the dense Newton."""
+    """Gaussian sets on both sides of lambda = 1/2 (so both orders of the routes) and tiny ones (d >= N among
+    them), every answer against the LP, NNLS and the dense Newton."""
     rng = np.random.default_rng(13)
     routes = set()
-    for N, d in [(200, 60), (200, 96), (200, 100), (200, 104), (200, 120), (60, 40)]:
+    for N, d in [(200, 60), (200, 96), (200, 100), (200, 104), (200, 120), (60, 40), (30, 15), (5, 1), (2, 1), (6, 8)]:
         for _ in range(3):
             X = 3 * rng.standard_normal((N, d))
             got = classify(X)

@@ -381,10 +381,11 @@ def margin_limit_accuracy(margin, sigma):
 #   inseparable: the minimiser S_inf of F(S) = log sum_i exp(S.x_i) exists iff the origin is in the hull, and at it
 #     the softmax weights a_i = exp(S.x_i) / sum_j exp(S.x_j) satisfy X^T a = grad F = 0: the Newton solve that
 #     gives S_inf and m is also the Farkas certificate, checked as ``decide`` checks the LP's duals;
-#   separable: an iterate with S.x_i < 0 for every i is a separating direction (checked as ``decide`` checks one);
-#     the margin then comes from a primal-dual interior point on min |w|^2/2 s.t. X w >= 1 (w = p*/M^2), whose
-#     support B = {i: alpha_i > slack_i} is "snapped" to the exact optimum X_B X_B^T alpha_B = 1: convex weights
-#     a = alpha / sum alpha of the nearest hull point, the same quantity as NNLS's, with its duality gap checked.
+#   separable: Newton stops at an iterate with S.x_i < 0 for every i (F is unbounded below); the margin comes from a
+#     primal-dual interior point on min |w|^2/2 s.t. X w >= 1 (w = p*/M^2), whose support B = {i: alpha_i >
+#     slack_i} is "snapped" to the exact optimum X_B X_B^T alpha_B = 1: convex weights a = alpha / sum alpha of the
+#     nearest hull point p*, the same quantity as NNLS's, accepted when its duality gap is ~0; p* then certifies
+#     the verdict (min_i p*.x_i > 0, checked as ``decide`` checks a separator).
 # Anything that does not certify within the tolerances of ``decide`` goes to ``decide`` (and ``inseparable_limit``),
 # so every verdict is certified exactly as before.
 
@@ -402,8 +403,9 @@ REFRESH_CG = 10
 class SetResult:
     """``classify``'s answer for one set: the certified decision (as ``decide``'s), S_inf and m for an inseparable
     set (``inseparable_limit``'s; None for a separable one or when not asked), and the route taken: "newton"
-    (inseparable, certified by the Newton solve), "newton+ipm" / "ipm" (separable: separator found by Newton or
-    by the interior point, margin by the interior point), or "reference" (``decide`` and ``inseparable_limit``)."""
+    (inseparable, certified by the Newton solve), "ipm" (separable, certified by the interior point's margin),
+    "newton+ipm" (the same after a Newton attempt, where Wendel's odds favoured inseparable), or "reference"
+    (``decide`` and ``inseparable_limit``)."""
 
     decision: SeparabilityResult
     limit: InseparableLimit | None
