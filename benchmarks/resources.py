@@ -9,13 +9,18 @@ average is printed), not the memory.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 
 from grokedge import resources
 
+from . import SCRIPTS
 from ._util import Report, load_average
+
+# the jobs' interpreters import grokedge from this checkout, as the pipeline's jobs do
+_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")]))}
 
 _JOB = """
 import json, resource, sys, time
@@ -39,7 +44,7 @@ JOBS = ((400, 192, 40, 1e9, 1), (2000, 960, 1, 1e6, 2), (4000, 1920, 1, 1e6, 2))
 
 def measure(N, d, R, horizon, threads) -> dict:
     code = _JOB.format(N=N, d=d, R=R, horizon=horizon, threads=threads)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=_ENV)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -74,7 +79,7 @@ def run_separability(rep: Report, sets=SEPARABILITY_SETS) -> list[dict]:
     rows = []
     for N, d, k in sets:
         out = subprocess.run([sys.executable, "-c", _SEP_JOB.format(N=N, d=d, sets=k)], check=True,
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=_ENV)
         m = json.loads(out.stdout.strip().splitlines()[-1])
         mem, wall = resources.separability_mem_mb(N, d), resources.separability_runtime_s(N, d, k)
         rep.row(f"N={N} d={d}, {k} set(s) ({', '.join(m['routes'])}): RSS measured / model (MB)",

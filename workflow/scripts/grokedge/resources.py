@@ -95,8 +95,10 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
 # --separability; a loaded machine's wall time is larger, its CPU time less so): N = 2400, d = 1170, Newton 0.31-0.44 s
 # (0.10-0.13 ns N d^2); N = 1200: 0.05-0.09 s; interior point N = 1200, d = 630: 0.25-0.27 s (0.51-0.57 ns), a
 # separable set at N = 2400, d = 1170 (margin near 0, after Newton's attempt) 2.8 s (0.86 ns). Every set is drawn
-# twice (its manifest, then its decision). Memory: one set at a time: X, its scaled and float32 copies and the
-# weighted copy of the Hessian or the normal matrix (4 N d), and the d x d matrices and factors (3 d^2).
+# twice (its manifest, then its decision). Memory: one set at a time: the realisation, X's scaled and float32 copies
+# and the weighted rows of the Hessian or the interior point's normal matrix (6 N d), and the d x d matrices and
+# factors, the snap's Gram matrix among them (4 d^2); measured peak RSS 231 MB (N = 1200, d = 630), 369 MB
+# (N = 2400, d = 1260, interior point).
 NEWTON_NS = 0.13
 IPM_NS = 0.55
 FAILED_NS = 0.25
@@ -118,7 +120,7 @@ def separability_runtime_s(N: int, d: int, realisations: int, decide: bool = Tru
 def separability_mem_mb(N: int, d: int, decide: bool = True) -> float:
     """Peak resident MiB of a separability job whose largest set is N x d (sets are handled one at a time);
     without the decision only the set itself (its checksum is hashed in place)."""
-    elems = (4.0 * N * d + 3.0 * d * d) if decide else 1.0 * N * d
+    elems = (6.0 * N * d + 4.0 * d * d) if decide else 1.0 * N * d
     return BASE_MB + 8.0 * elems / 2**20
 
 
