@@ -539,6 +539,7 @@ def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
     n, d = Xn.shape
     w, s, al = np.zeros(d), np.ones(n), np.ones(n)
     amax = float(np.abs(Xn).max())
+    X32 = Xn.astype(np.float32)
     for _ in range(max_iter):
         Xa = Xn.T @ al
         if np.linalg.norm(Xa) < 1e-8 * amax * float(al.sum()):
@@ -557,8 +558,12 @@ def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
         if not np.isfinite(D).all():  # the iterates left the interior: no strictly separable set
             return None
         keep = D > 1e-15 * D.max()  # rows far from their constraint add nothing to X^T D X (late iterations: ~half)
-        Xd = Xn[keep] * np.sqrt(D[keep])[:, None]
-        M = Xd.T @ Xd
+        if ww == 0 or mu * n > 1e-2 * ww:  # far from the optimum a float32 X^T D X (half the cost) steers as well
+            Xd = X32[keep] * np.sqrt(D[keep]).astype(np.float32)[:, None]
+            M = (Xd.T @ Xd).astype(float)
+        else:
+            Xd = Xn[keep] * np.sqrt(D[keep])[:, None]
+            M = Xd.T @ Xd
         M[np.diag_indices(d)] += 1.0
         try:
             C = cho_factor(M, check_finite=False)
