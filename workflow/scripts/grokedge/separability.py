@@ -528,9 +528,10 @@ def _snap_margin(Xn: np.ndarray, B: np.ndarray, rounds: int = 3):
 def _margin_ipm(Xn: np.ndarray, max_iter: int = 60):
     """Convex weights a of the nearest hull point, by Mehrotra's predictor-corrector interior point on
     min |w|^2/2 s.t. X w - s = 1, s >= 0 (dual alpha >= 0; at the optimum w = X^T alpha = p*/M^2). Each step
-    solves (I + X^T D X) dw = rhs, D = alpha/s. From a relative duality gap of 1e-6 on, each iterate's support
-    {alpha_i > s_i} is snapped (``_snap_margin``) and the first exact optimum returned; None when the set is
-    not separable (the dual grows without bound) or no snap succeeds."""
+    solves (I + X^T D X) dw = rhs, D = alpha/s. Once the duality gap s.alpha is below 3e-2 |w|^2 (and the
+    primal residual below 3e-2), each iterate's support {alpha_i > s_i} is snapped (``_snap_margin``) and the first
+    exact optimum returned; None when the set is not separable (the hull point X^T alpha / sum alpha reaches the
+    origin, or the iterates leave the interior) or no snap succeeds within ``max_iter`` steps."""
     with np.errstate(all="ignore"):  # a set that is not separable makes the iterates blow up: checked below
         return _margin_ipm_loop(Xn, max_iter)
 
