@@ -559,12 +559,10 @@ def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
         if not np.isfinite(D).all():  # the iterates left the interior: no strictly separable set
             return None
         keep = D > 1e-15 * D.max()  # rows far from their constraint add nothing to X^T D X (late iterations: ~half)
-        if ww == 0 or mu * n > 1e-2 * ww:  # far from the optimum a float32 X^T D X (half the cost) steers as well
-            Xd = X32[keep] * np.sqrt(D[keep]).astype(np.float32)[:, None]
-            M = (Xd.T @ Xd).astype(float)
-        else:
-            Xd = Xn[keep] * np.sqrt(D[keep])[:, None]
-            M = Xd.T @ Xd
+        # far from the optimum, I + X^T D X formed and factored in float32 (half the cost) steers as well
+        Xs = X32 if ww == 0 or mu * n > 1e-2 * ww else Xn
+        Xd = Xs[keep] * np.sqrt(D[keep]).astype(Xs.dtype)[:, None]
+        M = Xd.T @ Xd
         M[np.diag_indices(d)] += 1.0
         try:
             C = cho_factor(M, check_finite=False)
@@ -572,7 +570,8 @@ def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
             return None
 
         def direction(rc, C=C, D=D, rd=rd, rp=rp, s=s, al=al):
-            dw = cho_solve(C, -rd - Xn.T @ (rc / s + D * rp), check_finite=False)
+            rhs = -rd - Xn.T @ (rc / s + D * rp)
+            dw = cho_solve(C, rhs.astype(C[0].dtype), check_finite=False).astype(float)
             ds = Xn @ dw + rp
             return dw, ds, -(rc + al * ds) / s
 
