@@ -93,14 +93,14 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
 # X^T D X, float32 while far from the optimum), ~IPM_NS N d^2; the verdict that Wendel's odds make the less likely
 # one pays a failed attempt at the other route first, ~FAILED_NS N d^2. Measured as CPU time of one core
 # (python -m benchmarks.resources --separability; a loaded machine's wall time is larger, its CPU time less so):
-# N = 2400, d = 1170, Newton 0.25-0.44 s (0.07-0.13 ns N d^2); N = 1200, d = 585: 0.05-0.09 s; interior point
-# N = 1200, d = 630: 0.13-0.22 s (0.28-0.46 ns), N = 2400, d = 1260: 1.1 s (0.29 ns), a separable set at
-# N = 2400, d = 1191 (margin near 0, after Newton's attempt) 1.8-2.0 s (0.53-0.58 ns). Every set is drawn
-# twice (its manifest, then its decision). Memory: one set at a time: the realisation, X's scaled and float32 copies
-# and the weighted rows of the Hessian or the interior point's normal matrix (6 N d), and the d x d matrices and
-# factors, the snap's Gram matrix among them (4 d^2); measured peak RSS 231 MB (N = 1200, d = 630), 369 MB
-# (N = 2400, d = 1260, interior point).
-NEWTON_NS = 0.13
+# Newton at N = 2400, d = 1170: 0.25-0.44 s (0.07-0.13 ns N d^2; 0.24 s wall at load 3), N = 1200, d = 585:
+# 0.05-0.09 s; interior point at N = 1200, d = 630: 0.13-0.22 s (0.28-0.46 ns), N = 2400, d = 1260: 1.1 s
+# (0.29 ns; 1.3 s wall at load 3), a separable set at N = 2400, d = 1191 (margin near 0, after Newton's attempt)
+# 1.8-2.0 s (0.53-0.58 ns). Every set is drawn twice (its manifest, then its decision). Memory: one set at a time:
+# the realisation, X's scaled and float32 copies and the weighted rows of the Hessian or the interior point's
+# normal matrix (6 N d), and the d x d matrices and factors, the snap's Gram matrix among them (4 d^2); measured
+# peak RSS 231 MB (N = 1200, d = 630), 369 MB (N = 2400, d = 1260, interior point).
+NEWTON_NS = 0.1
 IPM_NS = 0.4
 FAILED_NS = 0.2
 PER_SET_S = 0.005  # Python per set
