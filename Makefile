@@ -28,7 +28,7 @@ PRESET_FILE := workflow/presets/$(PRESET).yaml
 SNAKEMAKE_ARGS ?=
 
 REPORT ?= results/report.html
-.PHONY: run test bench lint dry-run report lock slurm-test clean-venv provenance check-preset check-cores
+.PHONY: run test bench lint dry-run plan report lock slurm-test clean-venv provenance check-preset check-cores
 
 # Python >= 3.11 (the lock is resolved on 3.11) is checked before anything is built; a venv left broken or too old
 # by an earlier attempt is rebuilt, and a failed install removes the half-built venv.
@@ -83,6 +83,11 @@ lint: $(STAMP)
 ## HTML report of the run made with the same arguments (REPORT=path; refused for results of another config)
 dry-run: $(STAMP) check-preset
 	$(BIN)/snakemake --dry-run --quiet rules $(preset-args) $(SNAKEMAKE_ARGS)
+
+## make plan [PRESET=...] [SNAKEMAKE_ARGS=...]: what a cold run of that configuration costs, per experiment: jobs,
+## core-hours (cost model and requested), peak memory, the largest job; read from the dry run's resource requests
+plan: $(STAMP) check-preset
+	@PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.plan $(preset-args) $(SNAKEMAKE_ARGS)
 
 report: $(STAMP) check-preset check-cores
 	$(BIN)/snakemake --cores $(CORES) $(preset-args) $(SNAKEMAKE_ARGS) --report $(REPORT)

@@ -16,7 +16,8 @@ DESCRIPTION = {
     "long": "flow solver to 1e9 epochs: epochs per second per realisation",
     "resources": "the train cost model (grokedge.resources) against measured jobs' wall time and peak RSS",
     "pipeline": "whole default pipeline cold and no-op rerun (~8 min)",
-    "separability": "certified separability decision per set vs the earlier cold LP; jobs of a cold run",
+    "separability": "certified separability per set vs the earlier cold LP; at N = 2400 the LP route vs classify; "
+                    "jobs of a cold run",
 }
 
 

@@ -1,7 +1,9 @@
-"""Parts 5 and 6: the separability stage per set, the earlier cold LP against the certified warm one, and the number of
-jobs (Python processes) of a cold default run.
+"""Parts 5 and 6: the separability stage per set, the earlier cold LP against the certified warm one; at the paper's
+N = 2400 the LP route (decide + dense Newton) against ``classify``; the number of jobs (Python processes) of a cold
+default run.
 
-Run alone: ``python -m benchmarks.separability [--repeat 2] [--sets 6]`` (about 4 minutes on 2 idle cores).
+Run alone: ``python -m benchmarks.separability [--repeat 2] [--sets 6] [--paper-only]`` (about 5 minutes on 2 idle
+cores).
 """
 
 from __future__ import annotations
@@ -117,6 +119,59 @@ def run_lp(rep: Report, repeat: int = 2, sets: int = 6, dims=(180, 200, 220)) ->
     return out
 
 
+PAPER_N = 2400  # the paper's |S_inf| (Fig. 1 right, top) and margin (Fig. 7) panels: sigma = 1
+
+
+def _old_path(X):
+    """The stage before ``classify``: the LP decision (NNLS, warm working-set LP, certificate), then the dense
+    Newton for S_inf of an inseparable set."""
+    res = sep.decide(X)
+    return res, (None if res.separable else sep.inseparable_limit(X))
+
+
+def run_paper_sets(rep: Report, dims=(1170, 1260), sets: int = 3) -> dict:
+    """Per set at the paper's N = 2400: the old path against ``classify``, each set through both in turn (one
+    round: the old path takes seconds per set), verdicts and values compared."""
+    from grokedge.data import realisation
+
+    rep.section(f"5c. Per set at the paper's N = {PAPER_N}, sigma = 1: decide + Newton against classify "
+                f"({sets} sets per d, one thread)")
+    rep.note(f"{load_average()} before the sets")
+    out = {}
+    with threadpool_limits(limits=1):
+        for d in dims:
+            t_old = t_new = 0.0
+            agree, worst, routes = True, 0.0, []
+            for seed in range(sets):
+                X = realisation(PAPER_N, d, 1.0, 1000 + seed).X
+                t0 = time.perf_counter()
+                ref, lim = _old_path(X)
+                t1 = time.perf_counter()
+                got = sep.classify(X)
+                t2 = time.perf_counter()
+                t_old, t_new = t_old + t1 - t0, t_new + t2 - t1
+                routes.append(got.route)
+                agree &= got.decision.separable == ref.separable
+                if ref.separable:
+                    worst = max(worst, abs(got.decision.margin / ref.margin - 1))
+                else:
+                    worst = max(worst, abs(got.limit.m / lim.m - 1),
+                                float(np.linalg.norm(got.limit.s_inf - lim.s_inf) / np.linalg.norm(lim.s_inf)))
+            t_old, t_new = t_old / sets, t_new / sets
+            rep.note(f"d = {d} (lambda = {d / PAPER_N:.3f}): routes {', '.join(routes)}; verdicts agree: "
+                     f"{'yes' if agree else 'NO'}; largest relative difference in m, S_inf or the margin {worst:.1e}")
+            rep.row("  old: decide (NNLS + LP) + dense Newton, per set", fmt_time(t_old))
+            rep.row("  new: classify (Newton-CG / interior point), per set", fmt_time(t_new))
+            rep.ratio(f"  old / new (d = {d})", t_old / t_new)
+            rep.key("separability", f"per set, N = {PAPER_N}, d = {d}, sigma = 1 (decision, certificate, S_inf and "
+                    f"m or the margin): old path / classify; goal 10x",
+                    f"{t_old:.2f} s / {t_new:.2f} s = {t_old / t_new:.1f}x ({sets} sets; verdicts agree: "
+                    f"{'yes' if agree else 'NO'}; values within {worst:.0e})")
+            out[d] = {"old_s": t_old, "new_s": t_new, "ratio": t_old / t_new, "agree": agree, "worst": worst}
+    rep.note(f"{load_average()} after the sets")
+    return out
+
+
 def count_jobs(configfile: str = "config.yaml") -> dict:
     """Jobs of a cold run of ``configfile`` (dry run in a scratch folder: no results, so every job is planned)
     and what the earlier layout (a dataset and a separability job per cell x block) would have had."""
@@ -168,19 +223,24 @@ def run_jobs(rep: Report) -> dict:
 
 
 def run(rep: Report, repeat: int = 2) -> dict:
-    return {"lp": run_lp(rep, repeat=repeat), "jobs": run_jobs(rep)}
+    return {"lp": run_lp(rep, repeat=repeat), "paper": run_paper_sets(rep), "jobs": run_jobs(rep)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.separability", description=__doc__)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--sets", type=int, default=6)
+    ap.add_argument("--paper-only", action="store_true", help="only the per-set comparison at N = 2400")
     args = ap.parse_args(argv)
     rep = Report()
     rep.note(f"{load_average()} at start")
     t0 = time.perf_counter()
-    run_lp(rep, repeat=args.repeat, sets=args.sets)
-    run_jobs(rep)
+    if args.paper_only:
+        run_paper_sets(rep)
+    else:
+        run_lp(rep, repeat=args.repeat, sets=args.sets)
+        run_paper_sets(rep)
+        run_jobs(rep)
     rep.note(f"total {fmt_time(time.perf_counter() - t0).strip()}; {load_average()} at end")
     return 0
 

@@ -10,6 +10,7 @@ from grokedge.separability import (
     MARGIN_TOLERANCE,
     _full_lp,
     _power_of_two_scale,
+    classify,
     decide,
     inseparable_limit,
     lp_margin,
@@ -237,3 +238,88 @@ def test_s_inf_is_scale_covariant(factor):
     ref, lim = inseparable_limit(X), inseparable_limit(X * factor)
     assert np.allclose(lim.s_inf * factor, ref.s_inf, rtol=1e-8, atol=0)
     assert lim.m == pytest.approx(ref.m, rel=1e-10)
+
+
+# --- classify: the fast routes against decide / inseparable_limit / NNLS ------------------------------------------
+
+
+def _check_against_reference(X, got, s_inf=True):
+    """``classify``'s answer against ``decide`` (verdict), NNLS (margin) and the dense Newton (S_inf, m), with its
+    certificate rechecked from scratch."""
+    ref = decide(X)
+    assert got.decision.separable == ref.separable
+    _check_certificate(X, got.decision)
+    if got.route == "reference":
+        return
+    if ref.separable:
+        mm = max_margin(X)
+        assert got.decision.margin == pytest.approx(mm.margin, rel=1e-8)
+        assert abs(got.decision.margin_gap) <= max(1e-8 * mm.margin + 1e-12, mm.gap)
+        assert (X @ got.decision.separator).max() <= -1 + 1e-8
+        assert got.limit is None
+    elif s_inf:
+        lim = inseparable_limit(X)
+        assert got.limit.m == pytest.approx(lim.m, rel=1e-10)
+        assert np.allclose(got.limit.s_inf, lim.s_inf, rtol=0, atol=1e-6 * np.linalg.norm(lim.s_inf))
+        assert got.limit.m == pytest.approx(np.mean(np.exp(X @ got.limit.s_inf)), rel=1e-12)
+
+
+def test_classify_matches_the_reference_on_random_sets():
+    """Gaussian sets on both sides of lambda = 1/2 (so both orders of the routes) and tiny ones (d >= N among
+    them), every answer against the LP, NNLS and the dense Newton."""
+    rng = np.random.default_rng(13)
+    routes = set()
+    for N, d in [(200, 60), (200, 96), (200, 100), (200, 104), (200, 120), (60, 40), (30, 15), (5, 1), (2, 1), (6, 8)]:
+        for _ in range(3):
+            X = 3 * rng.standard_normal((N, d))
+            got = classify(X)
+            routes.add(got.route)
+            _check_against_reference(X, got)
+    assert {"newton", "ipm"} <= routes  # both fast routes were exercised
+
+
+def test_classify_separable_set_found_by_newton():
+    """A separable set where Wendel's odds say inseparable: Newton finds the separator, the interior point the
+    margin."""
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((200, 40))
+    X[:, 0] = 0.3 + np.abs(X[:, 0])
+    got = classify(X)
+    assert got.route == "newton+ipm"
+    _check_against_reference(X, got)
+
+
+def test_classify_constructed_sets():
+    """+-pairs (a = 1/N is a Farkas certificate) and hulls at a distance of 1e-6 and 0 from the origin (the
+    latter: inseparable, with the origin on the hull's boundary)."""
+    rng = np.random.default_rng(15)
+    Y = rng.standard_normal((150, 200))
+    got = classify(np.vstack([Y, -Y]), s_inf=False)
+    assert not got.decision.separable and got.limit is None
+    _check_certificate(np.vstack([Y, -Y]), got.decision)
+    X = _hull_at_distance(1e-6)
+    _check_against_reference(X, classify(X))
+    X = _hull_at_distance(0.0)
+    got = classify(X, s_inf=False)
+    assert not got.decision.separable  # F has no minimiser; Newton's gradient still falls to a Farkas certificate
+    _check_certificate(X, got.decision)
+
+
+def test_classify_refuses_a_near_degenerate_set():
+    """Between the two certificates' tolerances: the fast routes do not certify, the reference refuses it."""
+    with pytest.raises(RuntimeError, match="cell Y realisation 1.*cannot be classified"):
+        classify(_hull_at_distance(1e-13 * 3), where="cell Y realisation 1")
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e300])
+def test_classify_is_scale_covariant(factor):
+    rng = np.random.default_rng(16)
+    for d in (40, 60):
+        X = rng.standard_normal((100, d))
+        ref, got = classify(X), classify(X * factor)
+        assert got.decision.separable == ref.decision.separable and got.route == ref.route
+        if ref.decision.separable:
+            assert got.decision.margin == pytest.approx(ref.decision.margin * factor, rel=1e-9)
+        else:
+            assert np.allclose(got.limit.s_inf * factor, ref.limit.s_inf, rtol=1e-8)
+            assert got.limit.m == pytest.approx(ref.limit.m, rel=1e-10)

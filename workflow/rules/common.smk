@@ -122,6 +122,13 @@ def train_mem_mb(name, chunk):
     return int(mem)
 
 
+def train_model_core_s(chunk):
+    """Core-seconds of a train job by the cost model (wall time on idle cores times threads): the `model_core_s`
+    resource, which `make plan` (grokedge.plan) adds up; Snakemake and SLURM ignore it."""
+    threads = train_threads(chunk)
+    return int(round(threads * sum(_train_seconds(c, b, threads) for c, b in chunk)))
+
+
 def train_runtime(chunk):
     """Minutes: three times the cost model's wall time (grokedge.resources.runtime_s) plus ten minutes, which
     leaves room for a slower or busier node."""
@@ -203,6 +210,11 @@ def separability_mem_mb(name, chunk):
     mem = 1.25 * _separability_cost(c, b)[1]
     resources_model.check_fits(f"{c['experiment']}/{c['cell']}", mem, job=f"the separability job {name}")
     return int(mem)
+
+
+def separability_model_core_s(chunk):
+    """Core-seconds of a separability job by the cost model (one thread): its `model_core_s` resource."""
+    return int(round(sum(_separability_cost(c, b)[0] for c, b in chunk)))
 
 
 def separability_runtime(chunk):

@@ -24,6 +24,7 @@ for _name, _chunk in _separability_chunks():
             # the cost model (grokedge.resources), with room; see common.smk
             mem_mb=separability_mem_mb(_name, _chunk),
             runtime=separability_runtime(_chunk),
+            model_core_s=separability_model_core_s(_chunk),
         params:
             blocks=[
                 {

@@ -22,6 +22,7 @@ for _name, _chunk in _train_chunks():
         resources:
             mem_mb=train_mem_mb(_name, _chunk),
             runtime=train_runtime(_chunk),
+            model_core_s=train_model_core_s(_chunk),
         params:
             blocks=[
                 {

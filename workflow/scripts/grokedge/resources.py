@@ -101,24 +101,41 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
     return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
 
 
-# Separability jobs (one per experiment or chunk; grokedge.stages.separability_block). Per set, the certified
-# decision (NNLS margin, working-set LP) and Newton's S_inf cost ~DECIDE_NS N d^2 (measured, one core: N = 4000,
-# d = 1920: 33 s decide + 3.6 s S_inf; N = 1600, d = 768: 1.2 s; N = 400, d = 208: 0.06 s), and every set is drawn
-# twice (its manifest, then its decision). Memory: one set at a time: X, its scaled copy, the NNLS matrix and
-# Newton's weighted copy (4 N d) plus the Hessian and the LP's LU (2 d^2).
-DECIDE_NS = 2.5
+# Separability jobs (one per experiment or chunk; grokedge.stages.separability_block). Per set, the certified decision
+# of grokedge.separability.classify: an inseparable set is one Newton solve of S_inf (two float32 Hessians of N d^2
+# and CG steps), ~NEWTON_NS N d^2; a separable one an interior point for its margin (~12-20 normal matrices
+# X^T D X, float32 while far from the optimum), ~IPM_NS N d^2; the verdict that Wendel's odds make the less likely
+# one pays a failed attempt at the other route first, ~FAILED_NS N d^2. Measured as CPU time of one core
+# (python -m benchmarks.resources --separability; a loaded machine's wall time is larger, its CPU time less so):
+# Newton at N = 2400, d = 1170: 0.25-0.44 s (0.07-0.13 ns N d^2; 0.24 s wall at load 3), N = 1200, d = 585:
+# 0.05-0.09 s; interior point at N = 1200, d = 630: 0.13-0.22 s (0.28-0.46 ns), N = 2400, d = 1260: 1.1 s
+# (0.29 ns; 1.3 s wall at load 3), a separable set at N = 2400, d = 1191 (margin near 0, after Newton's attempt)
+# 1.8-2.0 s (0.53-0.58 ns). Every set is drawn twice (its manifest, then its decision). Memory: one set at a time:
+# the realisation, X's scaled and float32 copies and the weighted rows of the Hessian or the interior point's
+# normal matrix (6 N d), and the d x d matrices and factors, the snap's Gram matrix among them (4 d^2); measured
+# peak RSS 231 MB (N = 1200, d = 630), 369 MB (N = 2400, d = 1260, interior point).
+NEWTON_NS = 0.1
+IPM_NS = 0.4
+FAILED_NS = 0.2
+PER_SET_S = 0.005  # Python per set
 
 
 def separability_runtime_s(N: int, d: int, realisations: int, decide: bool = True) -> float:
-    """Seconds of one core for ``realisations`` sets of one cell (start-up not included)."""
-    per_set = 2.0 * DRAW_NS * 1e-9 * N * d + (DECIDE_NS * 1e-9 * N * d * d if decide else 0.0)
+    """Seconds of one core for ``realisations`` sets of one cell (start-up not included); the routes mixed by
+    Wendel's probability p of a separable set."""
+    from .separability import wendel_probability
+
+    per_set = 2.0 * DRAW_NS * 1e-9 * N * d
+    if decide:
+        p = wendel_probability(N, d)
+        per_set += PER_SET_S + 1e-9 * N * d * d * (NEWTON_NS * (1 - p) + IPM_NS * p + FAILED_NS * min(p, 1 - p))
     return realisations * per_set
 
 
 def separability_mem_mb(N: int, d: int, decide: bool = True) -> float:
     """Peak resident MiB of a separability job whose largest set is N x d (sets are handled one at a time);
     without the decision only the set itself (its checksum is hashed in place)."""
-    elems = (4.0 * N * d + 2.0 * d * d) if decide else 1.0 * N * d
+    elems = (6.0 * N * d + 4.0 * d * d) if decide else 1.0 * N * d
     return BASE_MB + 8.0 * elems / 2**20
 
 

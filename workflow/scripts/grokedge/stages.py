@@ -86,15 +86,16 @@ NO_S_INF = dict.fromkeys(("s_inf_norm", "s_inf_m", "s_inf_grad", "s_inf_pos_frac
 
 
 def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
-    """Stage 2: the certified LP decision (``separability.decide``: verdict, certificate, NNLS margin and its
-    duality gap for separable sets); S_inf for inseparable ones."""
+    """Stage 2: the certified decision (``separability.classify``: verdict, certificate, the margin and its
+    duality gap for separable sets) and S_inf for inseparable ones."""
     if not params.get("separability", True):
         return _undecided_block(params, manifest)
     rows = []
     for row, real in zip(manifest.itertuples(), load_realisations(params, manifest), strict=True):
         X = real.X
-        res = separability.decide(X, where=f"{params['experiment']}/{params['cell']} realisation "
-                                           f"{row.realisation} (seed {row.seed})")
+        got = separability.classify(X, where=f"{params['experiment']}/{params['cell']} realisation "
+                                             f"{row.realisation} (seed {row.seed})", s_inf=params["s_inf"])
+        res, lim = got.decision, got.limit
         sep = res.separable
         rec = _ids(params, row.realisation) | {
             "seed": int(row.seed), "separable": bool(sep), "lp_optimum": res.lp_optimum,
@@ -102,13 +103,12 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
             "margin": res.margin if sep else np.nan, "margin_gap": res.margin_gap if sep else np.nan,
             "cert_kind": res.certificate, "cert_margin": res.cert_margin, "cert_residual": res.cert_residual,
             "cert_tolerance": res.cert_tolerance} | NO_S_INF
-        if not sep and params["s_inf"]:
-            lim = separability.inseparable_limit(X)
+        if lim is not None:
             rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
             rec |= theory.projection_summary(X, lim.s_inf)  # Figs. 6 and 7: the points on the wrong side of S_inf
         rows.append(rec)
-        log.info("%s realisation %d: separable=%s (%s, LP solves %d)", params["cell"], row.realisation, sep,
-                 res.certificate, res.lp_solves)
+        log.info("%s realisation %d: separable=%s (%s, %s, LP solves %d)", params["cell"], row.realisation, sep,
+                 res.certificate, got.route, res.lp_solves)
     return _with_wendel(pd.DataFrame(rows), params)
 
 
