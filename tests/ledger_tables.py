@@ -324,6 +324,39 @@ def blog_curves(test_loss_bump=0.0, leave_chance=1e4, solved=2e5, no_central=1.5
     return pd.concat([full, nc], ignore_index=True)
 
 
+# ------------------------------------------------------------------------------------------ critical scaling
+def critical_runs(kind: str) -> pd.DataFrame:
+    """A critical_scaling experiment at N = 100, 400, 1600 and x = (1 - 2 lambda) N^(1/2) = +-1, 2, 4: ``limit``
+    takes the N -> infinity solution at each cell, ``scaling`` the pure scaling forms C x^(-1/2) N^(1/4) and
+    sqrt(pi/8)|x| N^(-1/2); ``steep`` an exponent of -1 for r, ``unscaled`` the scaling forms without their N
+    factors (curves that do not collapse). 10 sets per cell with 5% scatter."""
+    from grokedge import critical
+    C, k = critical.CONSTANTS.C, critical.CONSTANTS.kappa_slope
+    rng = np.random.default_rng(5)
+    rows = []
+    for N in (100, 400, 1600):
+        for x in (-4, -2, -1, 1, 2, 4):
+            d = round(N * (1 - x / math.sqrt(N)) / 2)
+            lam = d / N
+            eps = 1 - 2 * lam
+            xx = eps * math.sqrt(N)
+            for i in range(10):
+                e = 1 + 0.05 * rng.standard_normal()
+                row = {"experiment": "critical_scaling", "N": N, "d": d, "lam": lam, "sigma": 1.0, "seed": i,
+                       "separable": eps < 0, "trained": False}
+                if eps > 0:
+                    lim = float(s_inf_large_n(lam).sigma_s_norm)
+                    r = {"limit": lim, "steep": lim / math.sqrt(eps), "scaling": C * xx**-0.5 * N**0.25,
+                         "unscaled": C * xx**-0.5}[kind]
+                    row["s_inf_norm"] = r * e
+                else:
+                    kappa = {"limit": float(margin_large_n(lam)), "steep": float(margin_large_n(lam)) * abs(eps),
+                             "scaling": k * abs(xx) * N**-0.5, "unscaled": k * abs(xx)}[kind]
+                    row["margin"] = kappa * e
+                rows.append(row)
+    return runs(rows)
+
+
 # ---------------------------------------------------------------------------------------- the cases
 def _main(**kw):
     return tables(runs=main_sweep(**kw))
@@ -436,4 +469,12 @@ CASES = {
         s_inf_pos_frac=lambda r: r.s_inf_pos_frac * 1.2))),
     "large_n_margin": (_main, lambda: tables(runs=main_sweep().assign(margin=lambda r: r.margin * 1.2))),
     "large_n_acc": (_main, lambda: _main(acc_offset=-0.1)),
+    "critical_exponent_s_inf": (lambda: tables(runs=critical_runs("limit")),
+                                lambda: tables(runs=critical_runs("steep"))),
+    "critical_exponent_margin": (lambda: tables(runs=critical_runs("limit")),
+                                 lambda: tables(runs=critical_runs("steep"))),
+    "critical_collapse_s_inf": (lambda: tables(runs=critical_runs("scaling")),
+                                lambda: tables(runs=critical_runs("unscaled"))),
+    "critical_collapse_margin": (lambda: tables(runs=critical_runs("scaling")),
+                                 lambda: tables(runs=critical_runs("unscaled"))),
 }

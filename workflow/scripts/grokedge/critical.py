@@ -376,7 +376,8 @@ class ScalingSummary:
     fits_by_N: dict
 
 
-def _limit(quantity: str, lam: np.ndarray) -> np.ndarray:
+def limit_value(quantity: str, lam: np.ndarray) -> np.ndarray:
+    """The N -> infinity value of a scaled quantity ("r": sigma|S_inf|, "kappa": margin/sigma) at each lambda."""
     from . import theory
 
     return theory.s_inf_large_n(lam).sigma_s_norm if quantity == "r" else theory.margin_large_n(lam)
@@ -403,7 +404,7 @@ def scaling_summary(table: pd.DataFrame, quantity: str, fit_min_x: float = 1.0) 
             if (f := fit(np.abs(g.eps.to_numpy()), g[f"{quantity}_median"].to_numpy())) is not None}
     return ScalingSummary(quantity=quantity, theory_exponent=p, collapse=S, collapse_points=n,
                           fit=fit(x, cells[f"{quantity}_median"].to_numpy() * scale),
-                          limit_fit=fit(x, _limit(quantity, cells.lam.to_numpy()) * scale) if len(cells) else None,
+                          limit_fit=fit(x, limit_value(quantity, cells.lam.to_numpy()) * scale) if len(cells) else None,
                           fits_by_N=by_N)
 
 

@@ -15,7 +15,18 @@ docs/ledger/ and regenerates the README's counts table.
 """
 
 # the evaluator modules register their claims on import, in this order
-from . import appendix, blog, curves, generalisation, grokking, large_n, rates, separability, toy_model  # noqa: F401
+from . import (  # noqa: F401
+    appendix,
+    blog,
+    critical_scaling,
+    curves,
+    generalisation,
+    grokking,
+    large_n,
+    rates,
+    separability,
+    toy_model,
+)
 from .core import CLAIMS, LEDGER_COLUMNS, VERDICTS, Claim, ClaimError, NotRun, Tables, evaluate_claims, verdict_counts
 from .report import (
     README_END,
