@@ -473,3 +473,30 @@ def test_provenance_carries_the_config_hash(monkeypatch):
 
     monkeypatch.setenv("GROKEDGE_CONFIG_HASH", "0123456789ab")
     assert provenance({"N": 40})["config_hash"] == "0123456789ab"
+
+
+# -- one experiment alone; Snakemake started in workflow/ (issue 21) ------------------------------------------------
+
+def test_an_lp_only_experiment_runs_alone(tmp_path):
+    """(was: refused, "the main experiment 'lambda_sweep' must be active"; then the aggregate failed with no
+    trained experiment) The tables and the experiment's figure, without the main experiment."""
+    work = copy_repo(tmp_path / "work")
+    (work / "one.yaml").write_text("active: [s_inf_scaling]\nexperiments:\n  s_inf_scaling: {N: [40], lam: [0.3, 0.45], "
+                                   "realisations: 2}\n")
+    proc = _snakemake(work, "results/tables/runs.parquet", "results/figures/s_inf.png", "--cores", "2", *SMOKE,
+                      "one.yaml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    runs = pd.read_parquet(work / "results/tables/runs.parquet")
+    assert len(runs) == 4 and set(runs.experiment) == {"s_inf_scaling"} and not runs.trained.any()
+    assert {"grok_delay90", "final_gen_acc"} <= set(runs.columns)
+    assert (work / "results/figures/s_inf.png").stat().st_size > 1000
+
+
+def test_snakemake_started_in_the_workflow_folder_works_in_the_root(tmp_path):
+    """(was silent: a second results tree under workflow/results/)"""
+    work = copy_repo(tmp_path / "work")
+    target = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/dataset.parquet"
+    proc = subprocess.run([*SNAKEMAKE, target, "--cores", "1", "--configfile", "presets/smoke.yaml"],
+                          cwd=work / "workflow", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (work / target).exists() and not (work / "workflow" / "results").exists()
