@@ -481,8 +481,8 @@ def test_an_lp_only_experiment_runs_alone(tmp_path):
     """(was: refused, "the main experiment 'lambda_sweep' must be active"; then the aggregate failed with no
     trained experiment) The tables and the experiment's figure, without the main experiment."""
     work = copy_repo(tmp_path / "work")
-    (work / "one.yaml").write_text("active: [s_inf_scaling]\nexperiments:\n  s_inf_scaling: {N: [40], lam: [0.3, 0.45], "
-                                   "realisations: 2}\n")
+    (work / "one.yaml").write_text("active: [s_inf_scaling]\nexperiments:\n"
+                                   "  s_inf_scaling: {N: [40], lam: [0.3, 0.45], realisations: 2}\n")
     proc = _snakemake(work, "results/tables/runs.parquet", "results/figures/s_inf.png", "--cores", "2", *SMOKE,
                       "one.yaml")
     assert proc.returncode == 0, proc.stdout[-3000:]
