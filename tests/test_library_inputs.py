@@ -157,7 +157,8 @@ def test_example_runs_without_pythonpath(tmp_path):
 
 
 @pytest.mark.parametrize("args,match", [
-    (["--N", "40", "--lam", "0.123"], "error: --lam 0.123 with --N 40 gives d = 4.92, not a whole number: give"),
+    (["--N", "40", "--lam", "0.123"],
+     "error: --lam 0.123 with --N 40 gives d = 4.92, not a positive whole number: give a lambda"),
     (["--N", "40", "--lam", "0.0"], "error: --lam 0 with --N 40 gives d = 0"),
     (["--sigma", "-5"], "error: --sigma must be a positive finite number, got -5"),
     (["--lr", "0"], "error: --lr must be a positive finite number, got 0"),
