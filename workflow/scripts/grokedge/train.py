@@ -599,7 +599,7 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
     ``norm``: "state" (``_flow_group``) or "abs" (componentwise).
     Shapes: X (R, N, d), S0 (R, d), b0 a number or (R,), epochs (K,) -> Trajectory with S (R, K, d), b (R, K).
     """
-    validate.training_inputs(X, S0, b0, lr, epochs)
+    validate.training_inputs(X, S0, b0, lr, epochs, whole_epochs=False)
     if loss not in FLOW_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(FLOW_LOSSES)}")
     X = np.asarray(X)

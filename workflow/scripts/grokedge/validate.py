@@ -45,9 +45,10 @@ def horizon(value) -> float:
     return float(value)
 
 
-def training_inputs(X, S0, b0, lr, epochs) -> None:
+def training_inputs(X, S0, b0, lr, epochs, whole_epochs: bool = True) -> None:
     """Arguments of ``grokedge.train.train`` and the solvers: X (R, N, d), S0 (R, d), b0 a number or (R,), a
-    positive finite lr, and epochs a 1-D array of whole numbers, strictly increasing from 0."""
+    positive finite lr, and epochs a 1-D array strictly increasing from 0, of whole numbers where GD steps
+    (``whole_epochs``; the gradient flow takes any epoch)."""
     shape = np.shape(X)
     if len(shape) != 3:
         raise ValueError(f"X must have shape (R, N, d) (R realisations of N points in d dimensions), got {shape}; "
@@ -66,7 +67,9 @@ def training_inputs(X, S0, b0, lr, epochs) -> None:
                          "(grokedge.train.checkpoint_epochs makes a schedule)")
     if np.any(np.diff(ep) <= 0):
         raise ValueError("epochs must be strictly increasing")
-    if not np.all(np.isfinite(ep)) or np.any(ep != np.round(ep)):
+    if not np.all(np.isfinite(ep)):
+        raise ValueError("epochs must be finite")
+    if whole_epochs and np.any(ep != np.round(ep)):
         raise ValueError("epochs must be whole numbers (GD takes whole steps)")
 
 
