@@ -136,8 +136,16 @@ def test_first_step_loss_against_one_gd_step():
             w = np.r_[real.S0, 0.0]
             w = w - lr * (expit(U @ w)[:, None] * U).mean(axis=0)
             losses.append(np.logaddexp(0.0, U @ w).mean())
-        est = gd_first_step_loss(N, d, lr, np.full(d, sigma**2))
+        est = gd_first_step_loss(N, lr, np.full(d, sigma**2))
         assert est == pytest.approx(np.median(losses), rel=0.3), (N, d, est, np.median(losses))
+
+
+def test_plan_check_uses_the_training_stages_divergence_factor():
+    import inspect
+
+    from grokedge.config import RISE_FACTOR
+
+    assert inspect.signature(train.gradient_descent).parameters["rise_factor"].default == RISE_FACTOR
 
 
 # -- the example script -------------------------------------------------------------------------------------------

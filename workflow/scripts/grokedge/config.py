@@ -394,7 +394,7 @@ RISE_FACTOR = 10.0
 ALLOW = "or allow it explicitly with --config allow_large_plan=True"
 
 
-def gd_first_step_loss(N: int, d: int, lr: float, variances, b0: float = 0.0, loss: str = "logistic") -> float:
+def gd_first_step_loss(N: int, lr: float, variances, b0: float = 0.0, loss: str = "logistic") -> float:
     """The training loss after GD's first step from S = 0, b = b0, estimated over the draw of the set.
 
     With ell'(b0) = p (logistic: expit(b0); exponential: e^{b0}) the step is S = -lr p xbar, b = b0 - lr p, so
@@ -415,12 +415,12 @@ def gd_first_step_loss(N: int, d: int, lr: float, variances, b0: float = 0.0, lo
     return float(np.logaddexp(0.0, b0 - lr * p * (1 + m + s * xi)) @ w / w.sum())
 
 
-def _first_step_limit(N, d, variances, b0, loss, limit) -> float:
+def _first_step_limit(N, variances, b0, loss, limit) -> float:
     """The largest lr whose estimated first-step loss stays below ``limit`` (bisection in log lr)."""
     lo, hi = 1e-12, 1e6
     for _ in range(80):
         mid = (lo * hi) ** 0.5
-        lo, hi = (mid, hi) if gd_first_step_loss(N, d, mid, variances, b0, loss) < limit else (lo, mid)
+        lo, hi = (mid, hi) if gd_first_step_loss(N, mid, variances, b0, loss) < limit else (lo, mid)
     return lo
 
 
@@ -429,10 +429,6 @@ def check_plan(config: dict, rows: list[dict]) -> None:
     wall time (grokedge.resources) passes MAX_JOB_HOURS, or a learning rate whose first GD step already raises
     the training loss past RISE_FACTOR times its start (``gd_first_step_loss``; the GD and flow solvers, whose
     first epochs are GD steps), where training would stop as diverging after the data and LP stages have run."""
-    import math
-
-    import numpy as np
-
     from . import resources
     from .data import InputLaw
 
@@ -455,19 +451,21 @@ def check_plan(config: dict, rows: list[dict]) -> None:
             n_test = exp["n_test"] if exp["test_set"] == "sampled" else 0
             hours = max(hours, resources.runtime_s(r["N"], r["d"], R, exp["solver"], exp["horizon"], n_test) / 3600)
         if hours > MAX_JOB_HOURS:
-            key = "horizon" if exp["train"] else "realisations"
-            raise ConfigError(f"config error at experiments.{r['experiment']}.{key}: a train job of cell {r['cell']} "
-                              f"would take about {hours * 60:.3g} minutes on one core (cost model grokedge.resources: "
-                              f"{R} realisations, solver {exp['solver']}, horizon {exp['horizon']:g} epochs), above "
-                              f"the bound of {MAX_JOB_HOURS:g} hours per job: use solver: flow (its cost grows with "
-                              f"log(horizon)), lower the horizon or block_size, {ALLOW}")
+            what = (f"a train job of cell {r['cell']} would take about {hours * 60:.3g} minutes on one core (cost "
+                    f"model grokedge.resources: {R} realisations, solver {exp['solver']}, horizon "
+                    f"{exp['horizon']:g} epochs)" if exp["train"] else
+                    f"the LP of one block of cell {r['cell']} would take about {hours:.3g} hours on one core")
+            way = ("use solver: flow (its cost grows with log(horizon)), lower the horizon or block_size"
+                   if exp["train"] else "lower block_size, or set separability: false")
+            raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if exp['train'] else 'N'}: "
+                              f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
         if exp["train"] and exp["solver"] in ("gd", "flow"):
             law = InputLaw(exp["input_law"], r["sigma"], exp["powerlaw_alpha"], exp["mixture_std"])
             var = law.variances(r["d"])
-            start = gd_first_step_loss(r["N"], r["d"], 0.0, var, r["b0"], exp["loss"])
-            after = gd_first_step_loss(r["N"], r["d"], r["lr"], var, r["b0"], exp["loss"])
+            start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
+            after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
             if not after <= RISE_FACTOR * start:  # also NaN or inf
-                lr_max = _first_step_limit(r["N"], r["d"], var, r["b0"], exp["loss"], RISE_FACTOR * start)
+                lr_max = _first_step_limit(r["N"], var, r["b0"], exp["loss"], RISE_FACTOR * start)
                 i = [canonical(v) for v in exp["lr"]].index(canonical(r["lr"]))
                 after = f"{after:.3g}" if math.isfinite(after) else "overflow"
                 raise ConfigError(
@@ -475,7 +473,7 @@ def check_plan(config: dict, rows: list[dict]) -> None:
                     f"step raise the training loss to about {after} in cell {r['cell']} (estimate, "
                     f"grokedge.config.gd_first_step_loss), past {RISE_FACTOR:g} times its start "
                     f"{start:.3g}, where training stops as diverging (the flow solver's first epochs are GD "
-                    f"steps too): use lr below about {np.float64(lr_max):.2g}")
+                    f"steps too): use lr below about {lr_max:.2g}")
 
 
 def block_realisations(block: int, block_size: int, realisations: int) -> range:
