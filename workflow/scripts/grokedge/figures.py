@@ -152,9 +152,10 @@ def _long(curves: pd.DataFrame, columns: dict[str, str], by: str, fmt: str = "{:
 MEDIAN_IQR = {"estimator": "median", "errorbar": ("pi", 50)}  # seaborn: median line, 25-75 % band
 
 
-def over_realisations(n: int) -> str:
-    """What a curve of ``n`` realisations shows: the run itself, or their median with the IQR band."""
-    return "one realisation" if n == 1 else f"median of {n} realisations, band: IQR"
+def over_realisations(n: int, each: str = "") -> str:
+    """What a curve of ``n`` realisations (``each``: of what, e.g. " per lambda") shows: the run itself, or
+    their median with the IQR band."""
+    return f"one realisation{each}" if n == 1 else f"median of {n} realisations{each}, band: IQR"
 
 
 def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
@@ -262,9 +263,9 @@ def training_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict)
     for ax in axes:
         ax.set(xscale="log", xlabel="epoch")
     _tidy_log(axes[2], "y")
+    shown = over_realisations(curves.realisation.nunique(), r" per $\lambda$")
     fig.suptitle(f"Training dynamics, N = {curves.N.iloc[0]}, $\\sigma$ = {curves.sigma.iloc[0]:g}, "
-                 f"$\\eta$ = {curves.lr.iloc[0]:g} ({over_realisations(curves.realisation.nunique())} per "
-                 "$\\lambda$)", y=1.02)
+                 f"$\\eta$ = {curves.lr.iloc[0]:g} ({shown})", y=1.02)
     return fig
 
 
