@@ -308,6 +308,8 @@ MAKE_CASES = [
      "config error: --config experiments.lambda_sweep.N=[40]: --config sets top-level keys only"),
     ("yaml11_in_config_file", ["dry-run", "PRESET=smoke", "SNAKEMAKE_ARGS=--configfile {tmp}/octal.yaml"],
      "config error: {tmp}/octal.yaml, line 1: 0777 is read by YAML 1.1 as 511"),
+    ("configfile_twice", ["dry-run", "SNAKEMAKE_ARGS=--configfile {tmp}/ok.yaml --configfile {tmp}/ok.yaml"],
+     "config error: --configfile is given 2 times: Snakemake keeps only the last"),
     ("python_too_old", ["run", "PYTHON={tmp}/python3.9", "VENV={tmp}/fresh-venv"],
      "error: grokedge needs Python >= 3.11; PYTHON={tmp}/python3.9 is"),
 ]
@@ -317,6 +319,7 @@ MAKE_CASES = [
 def test_make_case(name, args, expected, repo, venv, tmp_path):
     (tmp_path / "bad.yaml").write_text(BAD_YAML)
     (tmp_path / "octal.yaml").write_text("root_seed: 0777\n")
+    (tmp_path / "ok.yaml").write_text("root_seed: 7\n")
     (tmp_path / "latin1.yaml").write_bytes(b"# seeds\nroot_seed: 7 # caf\xe9\n")
     (tmp_path / "python3.9").write_text('#!/bin/sh\n[ "$1" = -V ] && echo "Python 3.9.18"\nexit 1\n')
     (tmp_path / "python3.9").chmod(0o755)
@@ -329,6 +332,15 @@ def test_make_case(name, args, expected, repo, venv, tmp_path):
     assert expected.replace("{tmp}", str(tmp_path)) in out, out
     assert "Traceback" not in out and "delete it" not in out, out
     assert not (tmp_path / "fresh-venv").exists()
+
+
+def test_preset_and_configfile_both_apply(repo, venv, tmp_path):
+    """(was silent: SNAKEMAKE_ARGS="--configfile x.yaml" with PRESET=smoke planned the laptop default, as
+    Snakemake keeps only the last --configfile option)"""
+    (tmp_path / "over.yaml").write_text("experiments:\n  lambda_sweep:\n    realisations: 6\n")
+    proc = _make(repo, "dry-run", "PRESET=smoke", f"SNAKEMAKE_ARGS=--configfile {tmp_path}/over.yaml", f"VENV={venv}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lambda_sweep" in proc.stdout and "training_curves" not in proc.stdout, proc.stdout
 
 
 def test_make_from_another_folder(repo, venv, tmp_path):

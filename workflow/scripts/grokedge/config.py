@@ -617,6 +617,11 @@ def check_snakemake_args(args: list[str]) -> list[str]:
             problems.append(f"--config {a}: --config sets top-level keys only (KEY=VALUE, KEY a plain name); for a "
                             f"nested value write it into a file, e.g. {nested} in override.yaml, and add "
                             "--configfile override.yaml")
+    given = [a.split("=", 1)[0] for a in args if a.split("=", 1)[0] in ("--configfile", "--configfiles")]
+    if len(given) > 1:
+        problems.append(f"--configfile is given {len(given)} times: Snakemake keeps only the last, and the files "
+                        "of the others would be ignored: list every file after one --configfile "
+                        "(--configfile a.yaml b.yaml)")
     return check_config_files(files) + problems
 
 
