@@ -46,12 +46,16 @@ $(STAMP): requirements.lock
 	  echo "error: installing requirements.lock failed (above); removed $(VENV), the next make starts afresh" >&2; exit 1; }
 	rm -f "$(VENV)"/.installed-* && touch "$@"
 
+# The preset and the config files of SNAKEMAKE_ARGS go after one --configfile: Snakemake keeps only the last of
+# several --configfile options, which would drop the preset without a word.
 preset-args = $(if $(PRESET),--configfile $(PRESET_FILE))
+with-preset = $(subst --configfile=,--configfile $(PRESET_FILE) ,$(subst --configfile ,--configfile $(PRESET_FILE) ,$(1)))
+snakemake-args = $(if $(and $(PRESET),$(findstring --configfile,$(SNAKEMAKE_ARGS))),$(call with-preset,$(SNAKEMAKE_ARGS)),$(preset-args) $(SNAKEMAKE_ARGS))
 
 check-preset: $(STAMP)
 	@if [ -n "$(PRESET)" ] && [ ! -f "$(PRESET_FILE)" ]; then \
 	  echo "error: no preset '$(PRESET)' (expected $(PRESET_FILE)); presets: $$(ls workflow/presets | sed 's/.yaml//' | tr '\n' ' ')" >&2; exit 2; fi
-	@PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.config $(preset-args) $(SNAKEMAKE_ARGS)
+	@PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.config $(snakemake-args)
 
 check-cores:
 	@[[ "$(CORES)" == all || "$(CORES)" =~ ^[1-9][0-9]*$$ ]] || { \
@@ -59,7 +63,7 @@ check-cores:
 
 ## make run [PRESET=smoke|paper] [CORES=n] [SNAKEMAKE_ARGS="--config key=value"]: run the workflow
 run: $(STAMP) check-preset check-cores
-	$(BIN)/snakemake --cores $(CORES) $(preset-args) $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores $(CORES) $(snakemake-args)
 
 ## make test: the test suite (fast; unit tests and a smoke-grid workflow run)
 test: $(STAMP)
@@ -82,7 +86,7 @@ lint: $(STAMP)
 ## make dry-run / make report [PRESET=...] [SNAKEMAKE_ARGS=...]: what a run with the same arguments would do / the
 ## HTML report of the run made with the same arguments (REPORT=path; refused for results of another config)
 dry-run: $(STAMP) check-preset
-	$(BIN)/snakemake --dry-run --quiet rules $(preset-args) $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --dry-run --quiet rules $(snakemake-args)
 
 ## make plan [PRESET=...] [SNAKEMAKE_ARGS=...]: what a cold run of that configuration costs, per experiment: jobs,
 ## core-hours (cost model and requested), peak memory, the largest job; read from the dry run's resource requests
@@ -90,7 +94,7 @@ plan: $(STAMP) check-preset
 	@PYTHONPATH=workflow/scripts $(BIN)/python -m grokedge.plan $(preset-args) $(SNAKEMAKE_ARGS)
 
 report: $(STAMP) check-preset check-cores
-	$(BIN)/snakemake --cores $(CORES) $(preset-args) $(SNAKEMAKE_ARGS) --report $(REPORT)
+	$(BIN)/snakemake --cores $(CORES) $(snakemake-args) --report $(REPORT)
 
 ## make slurm-test: the SLURM profile end to end on a throw-away one-node cluster (root; Debian; a few minutes)
 slurm-test: $(STAMP)

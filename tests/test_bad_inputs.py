@@ -123,6 +123,53 @@ CASES = [
      "--config reads nested values as text"),
     ("config_block_size_float", None, ["--config", "block_size=2.0"], "config error at block_size: 2.0 is not"),
     ("config_root_seed", None, ["--config", "root_seed=7"], OK),
+    # issue 21: read differently from what was written (was silent: the last duplicate or the YAML 1.1 value won)
+    ("duplicate_key_experiment", _exp("lam: [0.1, 0.45]\nlam: [0.55]"), [],
+     "line 4: key 'lam' is written twice in experiments.lambda_sweep (also at line 3)"),
+    ("duplicate_key_top", "root_seed: 1\nblock_size: 2\nroot_seed: 2\n", [],
+     "line 3: key 'root_seed' is written twice at the top level (also at line 1)"),
+    ("yaml11_octal", _exp("N: [050]"), [], "050 is read by YAML 1.1 as 40 (an octal number)"),
+    ("yaml11_octal_zero_prefixed_seed", "root_seed: 0777\n", [], "0777 is read by YAML 1.1 as 511 (an octal"),
+    ("yaml11_hex", _exp("N: [0x10]"), [], "0x10 is read by YAML 1.1 as 16 (a hexadecimal number)"),
+    ("yaml11_binary", "block_size: 0b10\n", [], "0b10 is read by YAML 1.1 as 2 (a binary number)"),
+    ("yaml11_underscore", "root_seed: 1_000\n", [], "1_000 is read by YAML 1.1 as 1000 (underscores are dropped)"),
+    ("yaml11_underscore_float", _exp("horizon: 1_000.0"), [], "1_000.0 is read by YAML 1.1 as 1000.0"),
+    ("yaml11_base60", "root_seed: 1:30\n", [], "1:30 is read by YAML 1.1 as 90 (a base-60 number)"),
+    ("yaml_quoted_number_is_text", "run_name: '050'\n", [], Succeeds("results/050/tables/runs.parquet")),
+    # options that do not apply (was silent: ignored)
+    ("adam_betas_with_flow", _exp("adam_betas: [0.8, 0.9]"), [],
+     "config error at experiments.lambda_sweep.adam_betas: applies only with solver: adam, and this experiment "
+     "has solver: flow"),
+    ("adam_eps_with_gd", _exp("solver: gd\nadam_eps: 1.0e-6"), [], "adam_eps: applies only with solver: adam"),
+    ("powerlaw_alpha_gaussian", _exp("powerlaw_alpha: 2.0"), [],
+     "lambda_sweep.powerlaw_alpha: applies only with input_law: powerlaw, and this experiment has input_law: "
+     "gaussian"),
+    ("mixture_std_gaussian", _exp("mixture_std: 0.3"), [], "mixture_std: applies only with input_law: mixture"),
+    ("n_test_closed_form", _exp("n_test: 500"), [], "n_test: applies only with test_set: sampled"),
+    ("horizon_without_training", _exp("train: false\nhorizon: 1.0e+6"), [],
+     "lambda_sweep.horizon: applies only with train: true, and this experiment has train: false"),
+    ("restated_option_default", _exp("adam_betas: [0.9, 0.999]\nn_test: 10000"), [], OK),
+    # runaway plans (was: a dry run of 17.5 GB after 10 minutes; jobs of 10^7 minutes; a failure after the LP)
+    ("runaway_realisations", _exp("realisations: 1000000"), [],
+     "this plan has 1500000 blocks, above the bound of 20000"),
+    ("runaway_allowed_explicitly", _exp("solver: gd\nhorizon: 1.0e+15"), ["--config", "allow_large_plan=True"],
+     OK),
+    ("gd_horizon_1e15", _exp("solver: gd\nhorizon: 1.0e+15"), [],
+     "config error at experiments.lambda_sweep.horizon: a train job of cell N40_d4_sigma5_lr0.01 would take"),
+    ("gd_divergent_lr", _exp("solver: gd\nlr: [100]"), [],
+     "config error at experiments.lambda_sweep.lr[0]: lr = 100 makes GD's first step raise the training loss"),
+    ("flow_divergent_lr", _exp("lr: [100]"), [], "lr = 100 makes GD's first step raise the training loss"),
+    # results folders (was: NotADirectoryError; a whole run inside results/cache/)
+    ("run_name_file", None, ["--config", "run_name=config.json"],
+     "config error at run_name: 'config.json' should not be valid"),
+    ("run_name_cache", None, ["--config", "run_name=cache"], "config error at run_name: 'cache' should not be"),
+    # switching lam to d, running one experiment alone
+    ("switch_lam_to_d", _exp("lam: null\nd: [4, 18]"), [], Succeeds("N40_d18_sigma5_lr0.01")),
+    ("lam_and_d_says_how", _exp("d: [4]"), [], "writing lam: null next to d: [...]"),
+    ("one_experiment_alone", "active: [s_inf_scaling]\nexperiments:\n  s_inf_scaling: {N: [40], lam: [0.3], "
+     "realisations: 2}\n", [], Succeeds("results/figures/s_inf.png")),
+    ("main_experiment_inactive_figures_skipped", "active: [fig10_sigma]\nexperiments:\n  fig10_sigma: "
+     "{N: [40], lam: [0.3], realisations: 2, horizon: 100}\n", [], Succeeds("results/figures/fig10_sigma.png")),
 ]
 
 
@@ -257,6 +304,12 @@ MAKE_CASES = [
      "config error: --config nonsense: give KEY=VALUE pairs"),
     ("report_without_run", ["report", "PRESET=smoke"], "no complete run of this configuration in results/"),
     ("provenance_not_a_table", ["provenance", "TABLE=README.md"], "README.md: not a readable Parquet file"),
+    ("config_dotted_key", ["dry-run", "PRESET=smoke", "SNAKEMAKE_ARGS=--config experiments.lambda_sweep.N=[40]"],
+     "config error: --config experiments.lambda_sweep.N=[40]: --config sets top-level keys only"),
+    ("yaml11_in_config_file", ["dry-run", "PRESET=smoke", "SNAKEMAKE_ARGS=--configfile {tmp}/octal.yaml"],
+     "config error: {tmp}/octal.yaml, line 1: 0777 is read by YAML 1.1 as 511"),
+    ("configfile_twice", ["dry-run", "SNAKEMAKE_ARGS=--configfile {tmp}/ok.yaml --configfile {tmp}/ok.yaml"],
+     "config error: --configfile is given 2 times: Snakemake keeps only the last"),
     ("python_too_old", ["run", "PYTHON={tmp}/python3.9", "VENV={tmp}/fresh-venv"],
      "error: grokedge needs Python >= 3.11; PYTHON={tmp}/python3.9 is"),
 ]
@@ -265,6 +318,8 @@ MAKE_CASES = [
 @pytest.mark.parametrize("name,args,expected", MAKE_CASES, ids=[c[0] for c in MAKE_CASES])
 def test_make_case(name, args, expected, repo, venv, tmp_path):
     (tmp_path / "bad.yaml").write_text(BAD_YAML)
+    (tmp_path / "octal.yaml").write_text("root_seed: 0777\n")
+    (tmp_path / "ok.yaml").write_text("root_seed: 7\n")
     (tmp_path / "latin1.yaml").write_bytes(b"# seeds\nroot_seed: 7 # caf\xe9\n")
     (tmp_path / "python3.9").write_text('#!/bin/sh\n[ "$1" = -V ] && echo "Python 3.9.18"\nexit 1\n')
     (tmp_path / "python3.9").chmod(0o755)
@@ -277,6 +332,15 @@ def test_make_case(name, args, expected, repo, venv, tmp_path):
     assert expected.replace("{tmp}", str(tmp_path)) in out, out
     assert "Traceback" not in out and "delete it" not in out, out
     assert not (tmp_path / "fresh-venv").exists()
+
+
+def test_preset_and_configfile_both_apply(repo, venv, tmp_path):
+    """(was silent: SNAKEMAKE_ARGS="--configfile x.yaml" with PRESET=smoke planned the laptop default, as
+    Snakemake keeps only the last --configfile option)"""
+    (tmp_path / "over.yaml").write_text("experiments:\n  lambda_sweep:\n    realisations: 6\n")
+    proc = _make(repo, "dry-run", "PRESET=smoke", f"SNAKEMAKE_ARGS=--configfile {tmp_path}/over.yaml", f"VENV={venv}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lambda_sweep" in proc.stdout and "training_curves" not in proc.stdout, proc.stdout
 
 
 def test_make_from_another_folder(repo, venv, tmp_path):
@@ -421,3 +485,30 @@ def test_provenance_carries_the_config_hash(monkeypatch):
 
     monkeypatch.setenv("GROKEDGE_CONFIG_HASH", "0123456789ab")
     assert provenance({"N": 40})["config_hash"] == "0123456789ab"
+
+
+# -- one experiment alone; Snakemake started in workflow/ (issue 21) ------------------------------------------------
+
+def test_an_lp_only_experiment_runs_alone(tmp_path):
+    """(was: refused, "the main experiment 'lambda_sweep' must be active"; then the aggregate failed with no
+    trained experiment) The tables and the experiment's figure, without the main experiment."""
+    work = copy_repo(tmp_path / "work")
+    (work / "one.yaml").write_text("active: [s_inf_scaling]\nexperiments:\n"
+                                   "  s_inf_scaling: {N: [40], lam: [0.3, 0.45], realisations: 2}\n")
+    proc = _snakemake(work, "results/tables/runs.parquet", "results/figures/s_inf.png", "--cores", "2", *SMOKE,
+                      "one.yaml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    runs = pd.read_parquet(work / "results/tables/runs.parquet")
+    assert len(runs) == 4 and set(runs.experiment) == {"s_inf_scaling"} and not runs.trained.any()
+    assert {"grok_delay90", "final_gen_acc"} <= set(runs.columns)
+    assert (work / "results/figures/s_inf.png").stat().st_size > 1000
+
+
+def test_snakemake_started_in_the_workflow_folder_works_in_the_root(tmp_path):
+    """(was silent: a second results tree under workflow/results/)"""
+    work = copy_repo(tmp_path / "work")
+    target = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/dataset.parquet"
+    proc = subprocess.run([*SNAKEMAKE, target, "--cores", "1", "--configfile", "presets/smoke.yaml"],
+                          cwd=work / "workflow", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (work / target).exists() and not (work / "workflow" / "results").exists()

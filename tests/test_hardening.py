@@ -163,6 +163,7 @@ def test_make_run_with_unknown_preset(config_repo, tmp_path):
 
 DIVERGING = """
 block_size: 2
+allow_large_plan: true  # past the plan's first-step check (grokedge.config.check_plan): the train stage's own
 experiments:
   lambda_sweep:
     N: [40]

@@ -13,6 +13,7 @@ from grokedge.config import (
     canonical_params,
     cell_params,
     cells,
+    check_config_files,
     config_hash,
     recorded_hash,
     results_dir,
@@ -27,6 +28,16 @@ if " " in sys.executable:
         "jobs with it. Put the virtual environment in a path without spaces, e.g. "
         "make run VENV=~/.venvs/grokedge (the checkout itself may contain spaces)"
     )
+# Snakemake has read the config files already, silently keeping the last of a duplicated key and YAML 1.1's
+# readings of 050, 0x10 or 1_000: refuse those, naming the file and line.
+_problems = check_config_files(workflow.configfiles)
+if _problems:
+    raise WorkflowError("\n".join(f"config error: {p}" for p in _problems))
+# `snakemake` started in workflow/ (where it finds workflow/Snakefile) works in the checkout's root, as from
+# there: otherwise it would plan a second results tree under workflow/ (an explicit --directory still wins).
+_ROOT = Path(workflow.current_basedir).parents[1]
+if Path.cwd().resolve() == (_ROOT / "workflow").resolve():
+    workflow.workdir(str(_ROOT))
 try:
     validate_config(config)
     CELLS = cells(config)

@@ -8,7 +8,7 @@ with Job(snakemake, "aggregate") as job:
                     gather_blocks(snakemake.input.state, "state", data_columns))
     seps = gather_blocks(snakemake.input.separability, "separability")
     curves = gather_blocks(snakemake.input.curves, "curves_block")
-    curves = curves.sort_values(["experiment", "cell", "realisation", "epoch"])
+    curves = curves.sort_values(["experiment", "cell", "realisation", *(["epoch"] if len(curves) else [])])
     curves = curves.reset_index(drop=True)
     runs = summarise_runs(curves, seps, snakemake.params.grokking)
     job.write(runs, snakemake.output.runs, "runs")

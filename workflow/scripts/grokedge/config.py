@@ -16,6 +16,7 @@ import importlib.resources
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -150,6 +151,12 @@ def validate_config(config: dict) -> dict:
     if bad:
         raise ConfigError(f"config error at {bad[0]}: {bad[1]} is not a finite number")
     _renamed(config)
+    given = {}
+    for name, exp in (config.get("experiments") or {}).items():
+        if isinstance(exp, dict):
+            for key in [k for k, v in exp.items() if v is None]:
+                del exp[key]  # `key: null` in an override removes the key (e.g. lam: null next to d: [...])
+            given[name] = set(exp)
     validator = _validator_class()(_load_schema("config.schema.yaml"))
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
     if errors:
@@ -161,7 +168,8 @@ def validate_config(config: dict) -> dict:
         elif e.validator == "type" and e.validator_value == "integer" and isinstance(e.instance, float):
             msg += f" (write {e.instance:.0f}, without a decimal point)" if e.instance.is_integer() else ""
         if e.validator == "oneOf" and e.validator_value and "lam" in str(e.validator_value):
-            msg = "give exactly one of 'lam' or 'd'"
+            msg = ("give exactly one of 'lam' or 'd' (an override file switches an experiment to d by writing "
+                   "lam: null next to d: [...], and to lam by writing d: null)")
         if isinstance(e.schema, dict) and "x-reason" in e.schema:
             msg += f"; {e.schema['x-reason']}"
         raise ConfigError(f"config error at {_path(e)}: {msg}")
@@ -183,6 +191,8 @@ def validate_config(config: dict) -> dict:
         if name not in config["experiments"]:
             raise ConfigError(f"config error at active[{i}]: no experiment named {name!r} "
                               f"(have {sorted(config['experiments'])})")
+    for name, exp in config["experiments"].items():
+        check_options_apply(name, exp, given.get(name, set()))
     for fig, names in config["figures"].items():
         if fig == "curve_lams":
             continue
@@ -193,9 +203,6 @@ def validate_config(config: dict) -> dict:
             if fig in _figure_keys_drawing_curves() and not config["experiments"][name]["train"]:
                 raise ConfigError(f"config error at figures.{fig}: experiment {name!r} has train: false, but the "
                                   "figure draws training curves")
-    if config["figures"]["main_experiment"] not in config["active"]:
-        raise ConfigError("config error at active: the main experiment "
-                          f"{config['figures']['main_experiment']!r} must be active")
     for name, exp in config["experiments"].items():
         key = "lam" if "lam" in exp else "d"
         for grid_key in ("N", key, "sigma", "lr", *EXTRA_AXES):
@@ -210,6 +217,29 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config error at experiments.{name}.horizon: {exp['horizon']} is not a whole "
                               "number of epochs (the last checkpoint would fall between two GD steps)")
     return config
+
+
+# Options that only act under another key's value: (key, the key it needs, the values under which it acts).
+# Given away from its default where it cannot act, such an option would be ignored without a word.
+OPTION_CONDITIONS = [
+    *((k, "solver", ("adam",)) for k in ("adam_betas", "adam_eps")),
+    ("powerlaw_alpha", "input_law", ("powerlaw",)),
+    ("mixture_std", "input_law", ("mixture",)),
+    ("n_test", "test_set", ("sampled",)),
+    *((k, "train", (True,)) for k in ("solver", "horizon", "checkpoints_per_decade", "adam_betas", "adam_eps",
+                                      "test_set", "n_test")),
+]
+
+
+def check_options_apply(name: str, exp: dict, given: set[str]) -> None:
+    """Refuse an option the experiment's file gives (``given``: its keys before defaults were filled) away from
+    its schema default where it has no effect (OPTION_CONDITIONS), e.g. adam_betas with solver: flow."""
+    for key, needs, values in OPTION_CONDITIONS:
+        if key in given and exp[needs] not in values and exp[key] != EXPERIMENT_DEFAULTS[key]:
+            want = " or ".join(f"{needs}: {str(v).lower() if isinstance(v, bool) else v}" for v in values)
+            has = str(exp[needs]).lower() if isinstance(exp[needs], bool) else exp[needs]
+            raise ConfigError(f"config error at experiments.{name}.{key}: applies only with {want}, and this "
+                              f"experiment has {needs}: {has} (it would be ignored): remove {key}, or set {want}")
 
 
 def check_grokking(grokking: dict) -> None:
@@ -303,6 +333,15 @@ def canonical_params(params):
     return params
 
 
+def d_from_lam(N: int, lam: float) -> int:
+    """The input dimension d = lam N, which must be a positive whole number (to 1e-9 relative): a lambda that
+    is not a multiple of 1/N is refused, never rounded to a nearby one."""
+    d = round(lam * N)
+    if abs(lam * N - d) > 1e-9 * N or d < 1:
+        raise ValueError(f"lam = {lam} with N = {N} gives d = {lam * N:.6g}, not a positive integer")
+    return d
+
+
 def cells(config: dict) -> list[dict]:
     """The derived cell table: one dict per (active experiment, N, d, sigma, lr, bias_noise, s0_norm, b0,
     label_fraction), validated against
@@ -313,13 +352,10 @@ def cells(config: dict) -> list[dict]:
         grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"],
                                  *(_as_list(exp[k]) for k in EXTRA_AXES))
         for N, x, sigma, lr, eps, s0, b0, r in grid:
-            if "lam" in exp:
-                d = round(x * N)
-                if abs(x * N - d) > 1e-9 * N or d < 1:
-                    raise ConfigError(f"config error at experiments.{name}.lam: lam = {x} with N = {N} gives "
-                                      f"d = {x * N:.6g}, not a positive integer")
-            else:
-                d = int(x)
+            try:
+                d = d_from_lam(N, x) if "lam" in exp else int(x)
+            except ValueError as err:
+                raise ConfigError(f"config error at experiments.{name}.lam: {err}") from None
             cid = cell_id(N, d, sigma, lr, bias_noise=eps, s0_norm=s0, b0=b0, label_fraction=r, loss=exp["loss"],
                           input_law=exp["input_law"])
             rows.append({"experiment": name, "cell": cid, "N": int(N), "d": int(d), "lam": d / N,
@@ -339,7 +375,105 @@ def cells(config: dict) -> list[dict]:
     except jsonschema.ValidationError as e:
         raise ConfigError(f"derived cell table invalid at {_path(e)}: {e.message}") from None
     check_memory(rows, int(config["block_size"]))
+    if not config["allow_large_plan"]:
+        check_plan(config, rows)
     return rows
+
+
+# -- runaway plans -------------------------------------------------------------------------------------------------
+# Bounds on a plan, checked before Snakemake builds its job graph; `--config allow_large_plan=True` (or
+# allow_large_plan: true in a config file) lifts them. Snakemake holds every block's files in memory while it
+# plans (a dry run of 1.5 million blocks grew past 17 GB); the paper preset has 2,803 blocks. A job's wall
+# time is bounded by what a cluster queue grants (the paper preset's longest modelled job: 18 hours, Adam at
+# N = 20,000).
+MAX_BLOCKS = 20_000
+MAX_JOB_HOURS = 48.0
+# As train.gradient_descent's rise_factor (kept equal by a test): GD stops once the training loss passes this
+# multiple of its initial value.
+RISE_FACTOR = 10.0
+ALLOW = "or allow it explicitly with --config allow_large_plan=True"
+
+
+def gd_first_step_loss(N: int, lr: float, variances, b0: float = 0.0, loss: str = "logistic") -> float:
+    """The training loss after GD's first step from S = 0, b = b0, estimated over the draw of the set.
+
+    With ell'(b0) = p (logistic: expit(b0); exponential: e^{b0}) the step is S = -lr p xbar, b = b0 - lr p, so
+    z_i = S.x_i + b = b0 - lr p (1 + xbar.x_i), and xbar.x_i = |x_i|^2 / N + sum_{j != i} x_j.x_i / N is about
+    normal with mean m = sum_k C_kk / N and standard deviation s = sqrt(sum_k C_kk^2 / N) (C the points'
+    covariance, ``variances`` its diagonal). The loss is E ell(b0 - lr p (1 + m + s xi)), xi ~ N(0, 1)
+    (Gauss-Hermite; the exponential loss in closed form)."""
+    import numpy as np
+    from scipy.special import expit
+
+    v = np.asarray(variances, dtype=float)
+    m, s = v.sum() / N, np.sqrt((v**2).sum() / N)
+    if loss == "exponential":
+        p = np.exp(b0)
+        return float(np.exp(b0 - lr * p * (1 + m) + (lr * p * s) ** 2 / 2))
+    p = expit(b0)
+    xi, w = np.polynomial.hermite_e.hermegauss(60)
+    return float(np.logaddexp(0.0, b0 - lr * p * (1 + m + s * xi)) @ w / w.sum())
+
+
+def _first_step_limit(N, variances, b0, loss, limit) -> float:
+    """The largest lr whose estimated first-step loss stays below ``limit`` (bisection in log lr)."""
+    lo, hi = 1e-12, 1e6
+    for _ in range(80):
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if gd_first_step_loss(N, mid, variances, b0, loss) < limit else (lo, mid)
+    return lo
+
+
+def check_plan(config: dict, rows: list[dict]) -> None:
+    """Refuse a plan that runs away before any job starts: more than MAX_BLOCKS blocks, a job whose modelled
+    wall time (grokedge.resources) passes MAX_JOB_HOURS, or a learning rate whose first GD step already raises
+    the training loss past RISE_FACTOR times its start (``gd_first_step_loss``; the GD and flow solvers, whose
+    first epochs are GD steps), where training would stop as diverging after the data and LP stages have run."""
+    from . import resources
+    from .data import InputLaw
+
+    block = int(config["block_size"])
+    per_exp = {}
+    for r in rows:
+        per_exp[r["experiment"]] = per_exp.get(r["experiment"], 0) + r["n_blocks"]
+    total = sum(per_exp.values())
+    if total > MAX_BLOCKS:
+        name = max(per_exp, key=per_exp.get)
+        raise ConfigError(f"config error at experiments.{name}.realisations: this plan has {total} blocks, above the "
+                          f"bound of {MAX_BLOCKS} (Snakemake holds every block's files in memory while it plans; "
+                          f"{name} alone has {per_exp[name]}): raise block_size, lower realisations or the grid, "
+                          f"{ALLOW}")
+    for r in rows:
+        exp = config["experiments"][r["experiment"]]
+        R = min(block, r["realisations"])
+        hours = resources.separability_runtime_s(r["N"], r["d"], R, exp["separability"]) / 3600
+        if exp["train"]:
+            n_test = exp["n_test"] if exp["test_set"] == "sampled" else 0
+            hours = max(hours, resources.runtime_s(r["N"], r["d"], R, exp["solver"], exp["horizon"], n_test) / 3600)
+        if hours > MAX_JOB_HOURS:
+            what = (f"a train job of cell {r['cell']} would take about {hours * 60:.3g} minutes on one core (cost "
+                    f"model grokedge.resources: {R} realisations, solver {exp['solver']}, horizon "
+                    f"{exp['horizon']:g} epochs)" if exp["train"] else
+                    f"the LP of one block of cell {r['cell']} would take about {hours:.3g} hours on one core")
+            way = ("use solver: flow (its cost grows with log(horizon)), lower the horizon or block_size"
+                   if exp["train"] else "lower block_size, or set separability: false")
+            raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if exp['train'] else 'N'}: "
+                              f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
+        if exp["train"] and exp["solver"] in ("gd", "flow"):
+            law = InputLaw(exp["input_law"], r["sigma"], exp["powerlaw_alpha"], exp["mixture_std"])
+            var = law.variances(r["d"])
+            start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
+            after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
+            if not after <= RISE_FACTOR * start:  # also NaN or inf
+                lr_max = _first_step_limit(r["N"], var, r["b0"], exp["loss"], RISE_FACTOR * start)
+                i = [canonical(v) for v in exp["lr"]].index(canonical(r["lr"]))
+                after = f"{after:.3g}" if math.isfinite(after) else "overflow"
+                raise ConfigError(
+                    f"config error at experiments.{r['experiment']}.lr[{i}]: lr = {r['lr']:g} makes GD's first "
+                    f"step raise the training loss to about {after} in cell {r['cell']} (estimate, "
+                    f"grokedge.config.gd_first_step_loss), past {RISE_FACTOR:g} times its start "
+                    f"{start:.3g}, where training stops as diverging (the flow solver's first epochs are GD "
+                    f"steps too): use lr below about {lr_max:.2g}")
 
 
 def block_realisations(block: int, block_size: int, realisations: int) -> range:
@@ -381,14 +515,65 @@ def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...]
     return canonical_params(params)
 
 
+PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+PLAIN_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+                         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+YAML11_FORMS = (("0x", "a hexadecimal number"), ("0b", "a binary number"), (":", "a base-60 number"),
+                ("_", "underscores are dropped"))
+
+
+def _yaml11_number(node: yaml.ScalarNode) -> str | None:
+    """Why a YAML 1.1 number is not what its digits say in plain decimal (YAML 1.2, JSON and a reader), or None."""
+    text, int_tag = node.value, node.tag.endswith(":int")
+    if (PLAIN_INT if int_tag else PLAIN_FLOAT).fullmatch(text):
+        return None
+    for mark, why in YAML11_FORMS:
+        if mark in text.lower():
+            return why
+    return "an octal number" if int_tag else "not a plain decimal number"
+
+
+def yaml_problems(text: str) -> list[str]:
+    """Places where YAML (1.1, as PyYAML and Snakemake read it) would silently read something other than what a
+    reader sees: a key written twice in one mapping (the last one wins) and numbers in YAML 1.1's other forms
+    (050 is octal 40, 0x10 is 16, 1_000 is 1000, 1:30 is 90). Each as 'line L: ...' (1-based)."""
+    problems = []
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                where = f"in {path}" if path else "at the top level"
+                if name is not None and name in seen and name != "<<":
+                    problems.append(f"line {key.start_mark.line + 1}: key {name!r} is written twice {where} (also "
+                                    f"at line {seen[name] + 1}); YAML would keep only the last one: keep one of them")
+                seen.setdefault(name, key.start_mark.line)
+                walk(value, f"{path}.{name}" if path else str(name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+        elif isinstance(node, yaml.ScalarNode) and node.tag.endswith((":int", ":float")):
+            why = _yaml11_number(node)
+            if why:
+                value = yaml.safe_load(node.value)
+                problems.append(f"line {node.start_mark.line + 1}: {node.value} is read by YAML 1.1 as {value!r} "
+                                f"({why}), at {path or '(top level)'}: write the number in plain decimal (quote "
+                                "it if it is text)")
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+    return problems
+
+
 def check_config_files(paths: list[str]) -> list[str]:
-    """Problems that stop Snakemake before this workflow's code runs, with the file and line: a file that is
-    missing, not UTF-8, not YAML, or not a mapping of keys."""
+    """Problems in config files, with the file and line: a file that is missing, not UTF-8, not YAML, not a
+    mapping of keys, or that YAML would read differently from what it says (``yaml_problems``)."""
     problems = []
     for path in paths:
         try:
             text = open(path, encoding="utf-8").read()
             node = yaml.safe_load(text)
+            problems += [f"{path}, {p}" for p in yaml_problems(text)]
         except FileNotFoundError:
             problems.append(f"{path}: no such config file")
         except UnicodeDecodeError as err:
@@ -403,6 +588,9 @@ def check_config_files(paths: list[str]) -> list[str]:
             if not isinstance(node, dict):
                 problems.append(f"{path}: expected keys at the top level (key: value), found {type(node).__name__}")
     return problems
+
+
+CONFIG_KEY = re.compile(r"[a-zA-Z_][\w-]*\w")  # the keys Snakemake's --config accepts (snakemake.cli.parse_config)
 
 
 def check_snakemake_args(args: list[str]) -> list[str]:
@@ -422,6 +610,18 @@ def check_snakemake_args(args: list[str]) -> list[str]:
         elif mode in ("--config", "-C") and "=" not in a:
             problems.append(f"--config {a}: give KEY=VALUE pairs, e.g. --config root_seed=7 (nested values belong "
                             "in a file given with --configfile)")
+        elif mode in ("--config", "-C") and not CONFIG_KEY.fullmatch(a.split("=", 1)[0]):
+            key, value = a.split("=", 1)
+            nested = "".join(f"{k}: {{" for k in key.split(".")[:-1]) + f"{key.split('.')[-1]}: {value}" + \
+                "}" * key.count(".")
+            problems.append(f"--config {a}: --config sets top-level keys only (KEY=VALUE, KEY a plain name); for a "
+                            f"nested value write it into a file, e.g. {nested} in override.yaml, and add "
+                            "--configfile override.yaml")
+    given = [a.split("=", 1)[0] for a in args if a.split("=", 1)[0] in ("--configfile", "--configfiles")]
+    if len(given) > 1:
+        problems.append(f"--configfile is given {len(given)} times: Snakemake keeps only the last, and the files "
+                        "of the others would be ignored: list every file after one --configfile "
+                        "(--configfile a.yaml b.yaml)")
     return check_config_files(files) + problems
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from . import validate
 from .seeds import streams
 
 INPUT_LAWS = ("gaussian", "powerlaw", "mixture")
@@ -138,7 +139,13 @@ def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1, b
                 law: InputLaw | None = None, label_fraction: float = 1.0) -> Realisation:
     """Regenerate a realisation from its seed (the ``seed`` column of ``runs.parquet``). X is drawn first, so
     it does not depend on ``bias_noise``. ``law`` defaults to the isotropic Gaussian of this ``sigma``; with
-    ``label_fraction`` < 1 the rows labelled +1 come back flipped (``apply_labels``)."""
+    ``label_fraction`` < 1 the rows labelled +1 come back flipped (``apply_labels``). Shapes: X (N, d), S0 (d,),
+    c (N,); N, d whole numbers >= 1, sigma > 0, s0_norm and bias_noise >= 0, label_fraction in (0, 1]."""
+    validate.whole("N", N), validate.whole("d", d), validate.whole("seed", seed, minimum=0)
+    validate.positive("sigma", sigma), validate.non_negative("s0_norm", s0_norm)
+    validate.non_negative("bias_noise", bias_noise)
+    if not 0 < label_fraction <= 1:
+        raise ValueError(f"label_fraction must lie in (0, 1], got {label_fraction!r}")
     law = InputLaw("gaussian", sigma) if law is None else law
     rng_data, rng_init, _ = streams(seed)
     X = law.sample(rng_data, N, d)

@@ -152,6 +152,12 @@ def _long(curves: pd.DataFrame, columns: dict[str, str], by: str, fmt: str = "{:
 MEDIAN_IQR = {"estimator": "median", "errorbar": ("pi", 50)}  # seaborn: median line, 25-75 % band
 
 
+def over_realisations(n: int, each: str = "") -> str:
+    """What a curve of ``n`` realisations (``each``: of what, e.g. " per lambda") shows: the run itself, or
+    their median with the IQR band."""
+    return f"one realisation{each}" if n == 1 else f"median of {n} realisations{each}, band: IQR"
+
+
 def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     """Left: median (over realisations) L_gen and L_train against epochs, with their 25-75% bands, for the
     cells nearest the requested lambdas. Right: height of the L_gen bump above its initial value against
@@ -257,9 +263,9 @@ def training_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict)
     for ax in axes:
         ax.set(xscale="log", xlabel="epoch")
     _tidy_log(axes[2], "y")
+    shown = over_realisations(curves.realisation.nunique(), r" per $\lambda$")
     fig.suptitle(f"Training dynamics, N = {curves.N.iloc[0]}, $\\sigma$ = {curves.sigma.iloc[0]:g}, "
-                 f"$\\eta$ = {curves.lr.iloc[0]:g} (median of {curves.realisation.nunique()} realisations per "
-                 "$\\lambda$, band: IQR)", y=1.02)
+                 f"$\\eta$ = {curves.lr.iloc[0]:g} ({shown})", y=1.02)
     return fig
 
 
@@ -357,7 +363,11 @@ def adam_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ax1.legend(fontsize=8)
     paper = mark_paper_values(ax2, "5", "gen_loss_peak")  # paper: N = 4000, learning rate not stated
     if paper:
-        ax2.legend(paper, ["paper Fig. 5 gen-loss spike (read off)"], fontsize=8, loc="lower left")
+        # upper right: the empty corner (Adam's training loss ends at the bottom left, GD's at the bottom right)
+        ax2.legend(paper, ["paper Fig. 5 gen-loss spike (read off)"], fontsize=8, loc="upper right")
+    medians = c[c.train_loss > 0].groupby(["experiment", "epoch"])[["train_loss", "gen_loss"]].median()
+    low = float(np.nanmin(medians.to_numpy()))
+    ax2.set_ylim(bottom=low / 5)  # every median inside the axes, with room below the lowest
     horizons = "; ".join(name[e] for e in ends.index) if ends.nunique() > 1 else f"horizon {ends.iloc[0]:.0e} epochs"
     fig.suptitle(f"Adam vs GD, $\\lambda$={curves.lam.iloc[0]:.3g}, N={curves.N.iloc[0]}, "
                  f"$\\sigma$={curves.sigma.iloc[0]:g}; {horizons}", y=1.02)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from . import model
+from . import model, validate
 
 GROKKING_KINDS = ("gen_accuracy", "accuracy_delay", "loss_delay")
 
@@ -37,6 +37,12 @@ def curve_metrics(X, S, b, sigma: float, X_test=None, c=None, bias_noise: float 
     exponential loss. Where no closed form exists (the mixture law; the logistic L_gen at r < 1), gen_* are the
     sampled test set's values (X_test is then required): an estimate with sampling error ~ 1/sqrt(N_test).
     """
+    R, _, d = validate.points("X", X)
+    if np.ndim(S) != 3 or np.shape(S)[::2] != (R, d):
+        raise ValueError(f"S must have shape (R, K, d) = ({R}, K, {d}), got {np.shape(S)} (Trajectory.S)")
+    if np.shape(b) != np.shape(S)[:2]:
+        raise ValueError(f"b must have shape (R, K) = {np.shape(S)[:2]}, got {np.shape(b)} (Trajectory.b)")
+    validate.positive("sigma", sigma)
     z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c is None else c[:, :, None])  # (R, N, K)
     s_norm = np.linalg.norm(S, axis=-1)
     out = {
@@ -101,7 +107,14 @@ def first_crossing(epochs, values, threshold: float, above: bool = True, log_val
 
 
 def grokking_time(epochs, curves: dict[str, np.ndarray], kind: str, threshold: float) -> dict[str, float]:
-    """One realisation's grokking time under one definition: {t_train, t_gen, time, censored}."""
+    """One realisation's grokking time under one definition: {t_train, t_gen, time, censored}. ``epochs`` (K,);
+    ``curves``: that realisation's curves, each (K,) (one row of ``curve_metrics``: {k: v[r] for k, v in ...})."""
+    needs = {"gen_accuracy": ("gen_acc",), "accuracy_delay": ("train_acc", "gen_acc"),
+             "loss_delay": ("train_loss", "gen_loss")}.get(kind, ())
+    for key in needs:
+        if key not in curves:
+            raise ValueError(f"kind {kind} needs curves[{key!r}]; got {sorted(curves)}")
+        validate.curve(key, curves[key], epochs)
     if kind == "gen_accuracy":
         t_train = float("nan")
         t_gen = first_crossing(epochs, curves["gen_acc"], threshold)

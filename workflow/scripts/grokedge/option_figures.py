@@ -39,14 +39,16 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     ``spec["axis"]`` (a curves column: sigma, s0_norm, b0, label_fraction, input_law, ...; None: one colour per
     experiment). Median over realisations; training dashed, generalisation solid (closed form, or the sampled
     test set where the law has none), sampled test set dotted. spec: axis, lams, title, note (a line below the
-    title saying what differs from the paper)."""
+    title saying what differs from the paper), coordinate_sd ({input law: sqrt(tr C / d)}: the weight-scale row
+    then draws that times |S|, sigma |S| for the isotropic law, comparable across laws)."""
     axis = spec.get("axis") or "experiment"
     cur = curves[curves.epoch > 0]
     lams = spec.get("lams") or sorted(cur.lam.unique())
     lams = [min(cur.lam.unique(), key=lambda v, t=t: abs(v - t)) for t in lams]
     values = sorted(cur[axis].unique(), key=lambda v: (isinstance(v, str), v))
     cols = [c for c in ("train_loss", "gen_loss", "test_loss", "train_acc", "gen_acc", "test_acc",
-                        "sigma_s_norm", "b") if c in cur]
+                        "s_norm", "sigma_s_norm", "b") if c in cur]
+    coordinate_sd = spec.get("coordinate_sd")
     med = cur.groupby(["lam", axis, "epoch"])[cols].median().reset_index()
     if len(lams) == 1:  # one lambda: a 2 x 2 grid, seen as one column of four panels
         fig, grid = plt.subplots(2, 2, figsize=(9.5, 6.6), sharex=True)
@@ -66,7 +68,8 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
                 ax.plot(g.epoch, g[f"gen_{key}"], color=colour, lw=1.6, label=label)
                 if f"test_{key}" in g and g[f"test_{key}"].notna().any():
                     ax.plot(g.epoch, g[f"test_{key}"], ls=":", color=colour, lw=2.2)
-            axes[2, j].plot(g.epoch, g.sigma_s_norm, color=colour, label=label)
+            scale = g.s_norm * coordinate_sd[v] if coordinate_sd else g.sigma_s_norm
+            axes[2, j].plot(g.epoch, scale, color=colour, label=label)
             axes[3, j].plot(g.epoch, g.b, color=colour, label=label)
         if len(lams) > 1:
             axes[0, j].set_title(rf"$\lambda$ = {lam:.3g}")
@@ -77,7 +80,8 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
             axes[row, j].set_xlabel("epoch")
         for ax in axes[:, j]:
             ax.set_xscale("log")
-    for row, name in enumerate(("loss", "accuracy", r"$\sigma|S|$", "$b$")):
+    scale_label = r"$\sqrt{\mathrm{tr}\,C/d}\;|S|$" if coordinate_sd else r"$\sigma|S|$"
+    for row, name in enumerate(("loss", "accuracy", scale_label, "$b$")):
         axes[row, 0].set_ylabel(name)
     for ax in axes[2]:
         _tidy_log(ax, "y")  # sigma|S| spans little more than a decade in some columns: no crowded minor labels
@@ -99,9 +103,13 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     n_real = int(cur.groupby(["lam", axis]).realisation.nunique().min())
     title = spec.get("title", f"Training curves by {AXIS_LABELS.get(axis, axis)}")
     sub = (f"N = {'/'.join(_fmt(v) for v in sorted(cur.N.unique()))}"
-           + (rf", $\lambda$ = {lams[0]:.3g}" if len(lams) == 1 else "") + f", median of {n_real} realisations")
+           + (rf", $\lambda$ = {lams[0]:.3g}" if len(lams) == 1 else "")
+           + (", one realisation" if n_real == 1 else f", median of {n_real} realisations"))
     if spec.get("note"):
         sub += "\n" + spec["note"]
+    if coordinate_sd:
+        sub += "; weight scale: rms std of a coordinate times |S| (" + ", ".join(
+            f"{k} {v:.3g}" for k, v in sorted(coordinate_sd.items())) + ")"
     fig.suptitle(f"{title}\n{sub}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -78,6 +78,23 @@ def _curves_by(axis: str, title: str, note: str = "", paper: tuple = ()) -> Call
     return lambda config: {"axis": axis, "title": title, "note": note, "paper": marks}
 
 
+def _input_laws(config: dict) -> dict:
+    """Fig. 15's spec, with each law's rms standard deviation of a coordinate, sqrt(tr C / d): the grid's sigma
+    is a standard deviation only for the isotropic law (the power law's eigenvalues sum to sigma d), so the
+    weight-scale row draws sqrt(tr C / d) |S|, which is sigma |S| for the isotropic law."""
+    from .data import InputLaw
+
+    names = config["figures"]["input_laws"]
+    sd = {}
+    for e in [names] if isinstance(names, str) else names:
+        exp = config["experiments"][e]
+        laws = {InputLaw(exp["input_law"], s, exp["powerlaw_alpha"], exp["mixture_std"]) for s in exp["sigma"]}
+        sd |= {law.name: float(law.variances(100).mean()) ** 0.5 for law in laws}
+    spec = _curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set",
+                      paper=[("15", "gen_loss_peak", "loss")])(config)
+    return spec | {"coordinate_sd": sd}
+
+
 def _conformal(config: dict) -> dict:
     return {"lam": 0.48, "inset_lam": 0.55, "N": 400, "sigma": 5.0, "lr": 0.01, "root_seed": config["root_seed"]}
 
@@ -126,9 +143,7 @@ FIGURES: tuple[Figure, ...] = (
            spec=_curves_by("b0", "Paper Fig. 13: initial bias b0", paper=[("13", "gen_acc", "acc")])),
     Figure("fig14_exponential", "option_figures:curves_by_axis_figure", "exponential", OTHER,
            spec=_curves_by("loss", "Paper Fig. 14: the pure exponential loss")),
-    Figure("fig15_input_laws", "option_figures:curves_by_axis_figure", "input_laws", OTHER,
-           spec=_curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set",
-                          paper=[("15", "gen_loss_peak", "loss")])),
+    Figure("fig15_input_laws", "option_figures:curves_by_axis_figure", "input_laws", OTHER, spec=_input_laws),
     Figure("fig16_labels", "option_figures:curves_by_axis_figure", "label_fraction", OTHER,
            spec=_curves_by("label_fraction", "Paper Fig. 16: label fraction r")),
     Figure("positive_fraction", "theory_figures:positive_fraction_figure", "positive_fraction", OTHER,

@@ -267,6 +267,8 @@ def gather_blocks(paths: list, kind: str, columns: list[str] | None = None) -> p
                 raise ValueError(f"{path}: realisation {r} of {m.group(2)} is also in {other} (a block's outputs "
                                  "copied over another's?); delete the wrong one and rerun the workflow")
         frames.append(df)
+    if not frames:  # e.g. no active experiment trains: no curves or states
+        return pd.DataFrame(columns=["experiment", "cell", "realisation", *(columns or [])])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -289,12 +291,13 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
     """Stage 4: one row per realisation: separability results, final metrics, every grokking time (with
     its censored flag), the generalisation-loss bump and whether the training loss fell monotonically."""
     keys = ["experiment", "cell", "realisation"]
+    final = ("train_loss", "train_acc", "gen_loss", "gen_acc", "s_norm", "sigma_s_norm", "b")
     rows = []
-    for key, g in curves.sort_values([*keys, "epoch"]).groupby(keys, sort=True):
+    for key, g in (curves.sort_values([*keys, "epoch"]).groupby(keys, sort=True) if len(curves) else ()):
         ep = g.epoch.to_numpy()
         cur = {c: g[c].to_numpy() for c in ("train_loss", "train_acc", "gen_loss", "gen_acc")}
         rec = dict(zip(keys, key, strict=True)) | {"horizon": float(ep[-1]), "solver": g.solver.iloc[0]}
-        for c in ("train_loss", "train_acc", "gen_loss", "gen_acc", "s_norm", "sigma_s_norm", "b"):
+        for c in final:
             rec[f"final_{c}"] = float(g[c].iloc[-1])
         for name, spec in grokking.items():
             t = metrics.grokking_time(ep, cur, spec["kind"], spec["threshold"])
@@ -303,13 +306,18 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
         rec |= metrics.gen_loss_bump(ep, cur["gen_loss"])
         rec["train_loss_monotone"] = metrics.is_monotone_decreasing(cur["train_loss"])
         rows.append(rec)
-    unknown = pd.DataFrame(rows, columns=keys).merge(seps[keys], how="left", indicator=True)
+    # no trained realisation (an LP-only run): the same columns, empty
+    summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[
+        *keys, "horizon", "solver", *(f"final_{c}" for c in final),
+        *(f"grok_{n}{s}" for n in grokking for s in ("", "_censored", "_t_train", "_t_gen")),
+        "gen_loss_peak", "gen_loss_peak_epoch", "gen_loss_bump_initial", "gen_loss_bump_final", "train_loss_monotone"])
+    unknown = summary[keys].merge(seps[keys], how="left", indicator=True)
     unknown = unknown[unknown["_merge"] == "left_only"]
     if len(unknown):
         raise ValueError(f"curves of {len(unknown)} realisations without a separability row, e.g. "
                          f"{unknown.iloc[0][keys].to_dict()}: a block's outputs do not match its cell; rerun the "
                          "workflow")
-    runs = seps.merge(pd.DataFrame(rows), on=keys, how="left", validate="one_to_one")
+    runs = seps.merge(summary, on=keys, how="left", validate="one_to_one")
     runs["trained"] = runs["horizon"].notna()
     runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
     for name, spec in grokking.items():

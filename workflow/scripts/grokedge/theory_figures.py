@@ -256,8 +256,8 @@ def finite_size_convergence_figure(runs: pd.DataFrame, curves: pd.DataFrame, spe
     (inseparable sets) and margin/sigma (separable sets) against 1/N (spec ``x``: "1/N", default, or
     "1/sqrt(N)"), each lambda with its limit (star at 0, dotted line). Bottom row, log-log against N, relative
     to the limit: the IQR (circles, fitted power law N^p over all N, with N^-1/2 for reference) and
-    |median - limit| (squares, bars one standard error of the median; mostly within two standard errors, so
-    no exponent is fitted to it)."""
+    |median - limit| (squares, bars one standard error of the median; open triangles with an upper bar only
+    where it lies within one standard error of 0; mostly within two, so no exponent is fitted to it)."""
     del curves
     xkind = spec.get("x", "1/N")
     tab = finite_size_table(runs)
@@ -267,6 +267,7 @@ def finite_size_convergence_figure(runs: pd.DataFrame, curves: pd.DataFrame, spe
     ylabels = {"sigma|S_inf|": r"$\sigma|S_\infty|$", "m": r"$m$", "margin/sigma": r"margin $M/\sigma$"}
     for j, q in enumerate(quantities):
         top, bot = axes[0, j], axes[1, j]
+        lows = []
         t = tab[tab.quantity == q]
         for i, (lam, g) in enumerate(t.groupby("lam")):
             colour = f"C{i}"
@@ -282,22 +283,31 @@ def finite_size_convergence_figure(runs: pd.DataFrame, curves: pd.DataFrame, spe
                 p, pe = _fit_exponent(g.N.to_numpy(), spread.to_numpy())
                 label += f" $\\propto N^{{{p:.2f}\\pm{pe:.2f}}}$"
             bot.plot(g.N, spread, "o-", ms=4, color=colour, label=label)
-            dev = (g["median"] - lim).abs() / lim
-            bot.errorbar(g.N, dev, yerr=np.minimum(g.se_median / lim, 0.999 * dev), fmt="s--", ms=4, capsize=2,
+            dev = ((g["median"] - lim).abs() / lim).to_numpy()
+            se = (g.se_median / lim).to_numpy()
+            # a deviation within one standard error of 0 has no lower bar on a log axis: its upper bar and an
+            # open downward triangle (an upper bound); the others, bars of one standard error both ways
+            zero = se >= dev
+            bot.plot(g.N, dev, "--", color=colour, lw=1)
+            bot.errorbar(g.N[~zero], dev[~zero], yerr=se[~zero], fmt="s", ms=4, capsize=2, color=colour, mfc="none")
+            bot.errorbar(g.N[zero], dev[zero], yerr=[np.zeros(zero.sum()), se[zero]], fmt="v", ms=5, capsize=2,
                          color=colour, mfc="none")
+            lows += [*(dev - se)[~zero], *dev[zero], *spread]
         n = np.array(sorted(t.N.unique()), dtype=float)
         ref = (t.iqr / t.limit)[t.N == n[0]].max()
         bot.plot(n, ref * (n / n[0]) ** -0.5, color="grey", ls=":", lw=1.5, label=r"$\propto N^{-1/2}$")
         top.plot([], [], "k*", ms=10, ls="none", label=LIMIT_LABEL)
         top.set(xlabel=xkind, ylabel=ylabels[q], title=ylabels[q] + " (median, IQR)")
         top.set_xlim(left=-0.002 if xkind == "1/N" else -0.005)
-        top.legend(fontsize=7, loc="best")
+        top.legend(fontsize=9, loc="best")
         bot.set(xscale="log", yscale="log", xlabel="N", ylabel="relative to the limit",
-                title="IQR (circles), |median - limit| (squares)")
+                title="IQR (circles), |median - limit| (squares;\n" + r"$\triangledown$: within one s.e. of 0)")
         bot.set_xticks(n, [f"{v:g}" for v in n])  # N spans less than a decade: label every N
-        bot.set_ylim(bottom=max(1e-4, 0.01 * float((t.iqr / t.limit).min())))  # bars of a tiny deviation run to 0
+        positive = [v for v in lows if v > 0]
+        if positive:  # every point and bar end inside the axes
+            bot.set_ylim(bottom=0.5 * min(positive))
         bot.xaxis.set_minor_formatter(plt.NullFormatter())
-        bot.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axis, off the data
+        bot.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axis, off the data
     if not quantities:
         _missing(axes[0, 0], "s_inf_norm / margin")
     return fig

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from . import model
+from . import model, validate
 
 log = logging.getLogger("grokedge.train")
 
@@ -36,7 +36,9 @@ class TrainingDiverged(RuntimeError):
 
 
 def checkpoint_epochs(horizon: float, per_decade: int) -> np.ndarray:
-    """0 and the distinct integers round(10^(k/per_decade)) up to ``horizon`` (which is always included)."""
+    """0 and the distinct integers round(10^(k/per_decade)) up to ``horizon`` (which is always included): shape
+    (K,). ``horizon`` >= 1 epochs, ``per_decade`` a whole number >= 1."""
+    validate.horizon(horizon), validate.whole("per_decade", per_decade)
     top = np.log10(horizon)
     exps = np.arange(0, int(np.floor(top * per_decade)) + 1) / per_decade
     ep = np.unique(np.round(10.0**exps))
@@ -207,7 +209,10 @@ def gradient_descent(X, S0, b0, lr: float, epochs: np.ndarray, optimizer: str = 
     Data of at least STREAM_MIN_BYTES per realisation, or stored in float32, are not copied: each realisation
     is stepped on its streamed operator (``_Streamed``: one pass over X per step, the rows split over
     ``threads``), with the same update, checks and error messages (``_streamed_descent``).
+
+    Shapes: X (R, N, d), S0 (R, d), b0 a number or (R,), epochs (K,) -> Trajectory with S (R, K, d), b (R, K).
     """
+    validate.training_inputs(X, S0, b0, lr, epochs)
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(float)
@@ -676,7 +681,9 @@ def gradient_flow(X, S0, b0, lr: float, epochs: np.ndarray, correction_epochs: f
     correction in every stage 1085 and 8e-6; "auto" ~760 and 7e-5 (the tests require 1e-3). Or a
     ``scipy.integrate.solve_ivp`` method (e.g. "DOP853", the solver before RKC, kept for comparison).
     ``norm``: "state" (``_flow_group``) or "abs" (componentwise).
+    Shapes: X (R, N, d), S0 (R, d), b0 a number or (R,), epochs (K,) -> Trajectory with S (R, K, d), b (R, K).
     """
+    validate.training_inputs(X, S0, b0, lr, epochs, whole_epochs=False)
     if loss not in FLOW_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(FLOW_LOSSES)}")
     X = np.asarray(X)
@@ -860,7 +867,11 @@ def train(X, S0, b0, lr: float, epochs: np.ndarray, solver: str = "flow", gd_war
     ``threads`` splits the realisations of the GD steps (``gd``, ``adam`` and the ``flow`` warm-up) over that many
     threads; results are bitwise independent of it. ``flow_options``: further keywords of ``gradient_flow``
     (rtol, atol, method, norm).
+
+    Shapes: X (R, N, d) (one realisation: X[None]), S0 (R, d), b0 a number or (R,), epochs (K,) whole numbers
+    increasing from 0 (``checkpoint_epochs``), lr > 0 -> Trajectory with S (R, K, d), b (R, K).
     """
+    validate.training_inputs(X, S0, b0, lr, epochs)
     epochs = np.asarray(epochs, dtype=float)
     if solver in ("gd", "adam"):
         return gradient_descent(X, S0, b0, lr, epochs, optimizer=solver, betas=betas, adam_eps=adam_eps,
