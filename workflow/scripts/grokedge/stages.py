@@ -23,8 +23,7 @@ log = logging.getLogger("grokedge.stages")
 DISTRIBUTION = "gaussian"
 PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise"]
 # the model options as columns of every table, with the values that rows written before they existed have
-OPTION_COLUMNS = {k: EXPERIMENT_DEFAULTS[k]
-                  for k in ("s0_norm", "b0", "label_fraction", "loss", "input_law", "powerlaw_trace")}
+OPTION_COLUMNS = {k: EXPERIMENT_DEFAULTS[k] for k in ("s0_norm", "b0", "label_fraction", "loss", "input_law")}
 
 
 def _param(params: dict, k: str):
