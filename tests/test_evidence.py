@@ -22,6 +22,7 @@ DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
     ("sum_var_sigma2_d", lambda v, s, d: (v.sum(), s**2 * d)),
     ("sum_std_sigma_d", lambda v, s, d: (np.sqrt(v).sum(), s * d)),
     ("eig_as_std", lambda v, s, d: (np.sqrt(v).sum(), s * d)),
+    ("sum_var_sigma_d_times_sigma", lambda v, s, d: (v.sum(), s**3 * d)),
     ("unit_trace_times_5", lambda v, s, d: (v.sum(), 25 * d)),
     ("unit_trace", lambda v, s, d: (v.sum(), d)),
     ("lambda0_sigma2", lambda v, s, d: (v[0], s**2)),

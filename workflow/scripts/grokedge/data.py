@@ -13,9 +13,11 @@ Input laws (``InputLaw``; paper App. F, Fig. 15), all origin-symmetric, so Wende
 * ``powerlaw``  x ~ N(0, C), C = diag(lambda_1 .. lambda_d), lambda_n = lambda_0 n^-alpha, with lambda_0 set by
   the trace ``powerlaw_trace``: ``sigma``, sum_n lambda_n = sigma d (the default: the paper's wording for
   Fig. 15 read literally, the eigenvalues being variances), or ``sigma2``, sum_n lambda_n = sigma^2 d (sigma
-  scales the points, as for the other laws). Neither reproduces the bump of the paper's Fig. 15 (b)
-  (``python -m grokedge.evidence.fig15_powerlaw``). A diagonal C loses no generality: the initial direction is
-  isotropic and GD is rotation-equivariant.
+  scales the points, as for the other laws). Under GD at eta = 0.01 neither reproduces the bump of the paper's
+  Fig. 15 (b), nor does any other trace: the panel's bump needs a trace near sigma^3 d, where GD at eta = 0.01
+  is far above its stability bound and only the gradient flow shows it (``python -m
+  grokedge.evidence.fig15_powerlaw``). A diagonal C loses no generality: the initial direction is isotropic and
+  GD is rotation-equivariant.
 * ``mixture``   x = sigma (s + m z) per coordinate, s = +-1 with probability 1/2, z ~ N(0, 1): each coordinate
   is an equal mixture of N(+1, m^2) and N(-1, m^2), scaled by sigma. The paper writes N(+-1, 0.25); in the
   usual N(mean, variance) notation that is m = 0.5 (``mixture_std``). Covariance sigma^2 (1 + m^2) I_d.

@@ -62,6 +62,8 @@ CONVENTIONS: dict[str, tuple[str, Callable[[int, float, float], np.ndarray]]] = 
                         lambda d, s, a: _scaled(_spectrum(d, a / 2), s * d, power=2)),
     "eig_as_std": ("eigenvalues are standard deviations (variance lambda_n^2), sum lambda_n = sigma d",
                    lambda d, s, a: _scaled(_spectrum(d, a), s * d, power=2)),
+    "sum_var_sigma_d_times_sigma": ("sum = sigma d, points then times sigma as for the other laws: trace sigma^3 d",
+                                    lambda d, s, a: s**2 * data.InputLaw("powerlaw", s, a).variances(d)),
     "unit_trace_times_5": ("sum = d, points then times 5 as in panel (c): the isotropic sigma = 5 trace 25 d",
                            lambda d, s, a: _scaled(_spectrum(d, a), 25.0 * d)),
     "unit_trace": ("sum = d (no sigma)", lambda d, s, a: _scaled(_spectrum(d, a), float(d))),

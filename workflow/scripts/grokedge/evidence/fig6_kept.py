@@ -153,12 +153,16 @@ def main(argv=None) -> int:
     p.add_argument("--first", type=int, default=0, help="first set index (to split a long run)")
     p.add_argument("--budget", type=int, default=0, help="Adam steps for the separable sets (0: LP only)")
     p.add_argument("--budgets", type=int, nargs="*", default=[100, 300, 1000, 3000, 10000, 30000, 100000])
-    p.add_argument("--lp", help="read the LP table from this Parquet file instead of solving")
+    p.add_argument("--lp", nargs="+", help="read the LP table from these Parquet files (--parquet outputs of split "
+                   "runs) instead of solving")
     p.add_argument("--parquet", help="write the per-set table here")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     d = a.d or (PAPER["d"] if a.N == PAPER["N"] else d_at_same_wendel(a.N))
-    lp = pd.read_parquet(a.lp) if a.lp else lp_table(a.N, d, range(a.first, a.first + a.sets))
+    lp = (pd.concat([pd.read_parquet(f) for f in a.lp], ignore_index=True) if a.lp
+          else lp_table(a.N, d, range(a.first, a.first + a.sets)))
+    if lp.duplicated(["N", "d", "realisation"]).any() or lp[["N", "d"]].nunique().max() > 1:
+        raise ValueError("the LP tables overlap or mix cells: give the files of one (N, d), each set once")
     N, d = int(lp.N.iloc[0]), int(lp.d.iloc[0])
     wendel = 1 - separability.wendel_probability(N, d)
     print(f"N = {N}, d = {d}: LP kept fraction against Wendel's P(inseparable)")
