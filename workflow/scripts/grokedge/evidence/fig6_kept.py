@@ -18,6 +18,11 @@ separability. Three readings are measured:
 * ``wendel_nearby``: Wendel's kept fraction at d near 1191 (0.83 is Wendel's value at d ~ 1177, i.e. a
   different d than stated).
 
+Measured (load ~8 on 2 cores, hence the sizes): the LP agrees with Wendel (N = 2400, 102 sets: 0.647 kept).
+Adam's separation step is close to a function of the margin alone, ~2e4 steps at M = 0.0084, at N = 600 and
+1200 alike; 0.83 is kept with a budget of 1.5e4 (N = 600, d = 295, 150 sets: 0.833) and is predicted near
+2e4-2.5e4 steps at N = 2400, where half of the separable sets have M < 0.0084.
+
 Run as ``python -m grokedge.evidence.fig6_kept`` (``--help`` for sizes). The sets are the pipeline's draws
 (its seed scheme, input law ``gaussian``), so a set here is the same set in any run with that root seed.
 """
