@@ -80,7 +80,8 @@ EXTRA_AXES = {key: (float(EXPERIMENT_DEFAULTS[key]), tag)
 def cell_id(N, d, sigma, lr, **options) -> str:
     """The canonical id of a cell: N<N>_d<d>_sigma<sigma>_lr<lr>, then a suffix for each option away from its
     schema default, in this order: _bn<bias_noise>, _s0<s0_norm>, _b0<b0>, _r<label_fraction>, _exp (exponential
-    loss), _law<name> (input law). Default options add nothing, so existing cells keep their ids and results."""
+    loss), _law<name> (input law), _trace<powerlaw_trace>. Default options add nothing, so existing cells keep their
+    ids and results."""
     out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
     for key, (default, tag) in EXTRA_AXES.items():
         value = float(options.get(key, default))
@@ -91,6 +92,9 @@ def cell_id(N, d, sigma, lr, **options) -> str:
     law = options.get("input_law", EXPERIMENT_DEFAULTS["input_law"])
     if law != EXPERIMENT_DEFAULTS["input_law"]:
         out += f"_law{law}"
+    trace = options.get("powerlaw_trace", EXPERIMENT_DEFAULTS["powerlaw_trace"])
+    if trace != EXPERIMENT_DEFAULTS["powerlaw_trace"]:
+        out += f"_trace{trace}"
     return out
 
 
@@ -357,7 +361,7 @@ def cells(config: dict) -> list[dict]:
             except ValueError as err:
                 raise ConfigError(f"config error at experiments.{name}.lam: {err}") from None
             cid = cell_id(N, d, sigma, lr, bias_noise=eps, s0_norm=s0, b0=b0, label_fraction=r, loss=exp["loss"],
-                          input_law=exp["input_law"])
+                          input_law=exp["input_law"], powerlaw_trace=exp["powerlaw_trace"])
             rows.append({"experiment": name, "cell": cid, "N": int(N), "d": int(d), "lam": d / N,
                          "sigma": float(sigma), "lr": float(lr), "bias_noise": float(eps),
                          "s0_norm": float(s0), "b0": float(b0), "label_fraction": float(r),
@@ -484,15 +488,15 @@ def block_realisations(block: int, block_size: int, realisations: int) -> range:
 # What the data stages read of a cell's parameters: changing anything else (horizon, solver, ...) reruns only
 # the training of that cell, not its datasets or LP decisions. (Options at their default are absent.)
 DATA_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "realisations", "root_seed",
-             "block_size", "s0_norm", "label_fraction", "input_law", "powerlaw_alpha", "mixture_std")
+             "block_size", "s0_norm", "label_fraction", "input_law", "powerlaw_alpha", "powerlaw_trace", "mixture_std")
 SEPARABILITY_KEYS = (*DATA_KEYS, "s_inf", "separability")
 
 
 # Model options whose default leaves a cell's params as they were before the option existed: they are left out
 # of the params at these values (Snakemake reruns a job whose params changed), and read with these defaults.
 OPTION_DEFAULTS = {k: EXPERIMENT_DEFAULTS[k]
-                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "mixture_std", "adam_eps",
-                             "separability")}
+                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "powerlaw_trace", "mixture_std",
+                             "adam_eps", "separability")}
 
 
 def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...] | None = None) -> dict:

@@ -11,9 +11,13 @@ Input laws (``InputLaw``; paper App. F, Fig. 15), all origin-symmetric, so Wende
 
 * ``gaussian``  x ~ N(0, sigma^2 I_d) (the paper's model).
 * ``powerlaw``  x ~ N(0, C), C = diag(lambda_1 .. lambda_d), lambda_n = lambda_0 n^-alpha, with lambda_0 set by
-  sum_n lambda_n = sigma d (the paper's wording for Fig. 15, read literally: the eigenvalues are variances and
-  their sum is sigma d, not sigma^2 d). A diagonal C loses no generality: the initial direction is isotropic
-  and GD is rotation-equivariant.
+  the trace ``powerlaw_trace``: ``sigma``, sum_n lambda_n = sigma d (the default: the paper's wording for
+  Fig. 15 read literally, the eigenvalues being variances), or ``sigma2``, sum_n lambda_n = sigma^2 d (sigma
+  scales the points, as for the other laws). Under GD at eta = 0.01 neither reproduces the bump of the paper's
+  Fig. 15 (b), nor does any other trace: the panel's bump needs a trace near sigma^3 d, where GD at eta = 0.01
+  is far above its stability bound and only the gradient flow shows it (``python -m
+  grokedge.evidence.fig15_powerlaw``). A diagonal C loses no generality: the initial direction is isotropic and
+  GD is rotation-equivariant.
 * ``mixture``   x = sigma (s + m z) per coordinate, s = +-1 with probability 1/2, z ~ N(0, 1): each coordinate
   is an equal mixture of N(+1, m^2) and N(-1, m^2), scaled by sigma. The paper writes N(+-1, 0.25); in the
   usual N(mean, variance) notation that is m = 0.5 (``mixture_std``). Covariance sigma^2 (1 + m^2) I_d.
@@ -37,6 +41,7 @@ from . import validate
 from .seeds import streams
 
 INPUT_LAWS = ("gaussian", "powerlaw", "mixture")
+POWERLAW_TRACES = {"sigma": lambda sigma: sigma, "sigma2": lambda sigma: sigma**2}  # name -> trace / d
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,14 @@ class InputLaw:
     sigma: float = 1.0
     alpha: float = 1.5  # powerlaw exponent
     mixture_std: float = 0.5  # std of each mixture component (before the factor sigma)
+    powerlaw_trace: str = "sigma"  # sum of the powerlaw variances (module docstring)
 
     def __post_init__(self):
         if self.name not in INPUT_LAWS:
             raise ValueError(f"unknown input_law {self.name!r}; expected one of {INPUT_LAWS}")
+        if self.powerlaw_trace not in POWERLAW_TRACES:
+            raise ValueError(f"unknown powerlaw_trace {self.powerlaw_trace!r}; expected one of "
+                             f"{sorted(POWERLAW_TRACES)}")
 
     @property
     def gaussian(self) -> bool:
@@ -63,7 +72,7 @@ class InputLaw:
             return np.full(d, self.sigma**2)
         if self.name == "powerlaw":
             shape = np.arange(1, d + 1, dtype=float) ** -self.alpha
-            return shape * (self.sigma * d / shape.sum())
+            return shape * (POWERLAW_TRACES[self.powerlaw_trace](self.sigma) * d / shape.sum())
         return np.full(d, self.sigma**2 * (1.0 + self.mixture_std**2))
 
     def sample(self, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -94,7 +103,8 @@ class InputLaw:
 def law_from_params(params: dict) -> InputLaw:
     """The InputLaw of a cell's parameters (``grokedge.config.cell_params``); missing keys take the defaults."""
     return InputLaw(params.get("input_law", "gaussian"), float(params["sigma"]),
-                    float(params.get("powerlaw_alpha", 1.5)), float(params.get("mixture_std", 0.5)))
+                    float(params.get("powerlaw_alpha", 1.5)), float(params.get("mixture_std", 0.5)),
+                    params.get("powerlaw_trace", "sigma"))
 
 
 def apply_labels(X: np.ndarray, c: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
