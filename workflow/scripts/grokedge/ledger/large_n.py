@@ -21,9 +21,15 @@ LAM_MAX, LAM_MIN, MIN_SETS = 0.4, 0.6, 4
 
 
 def _cells(t: Tables, columns) -> pd.core.groupby.DataFrameGroupBy:
+    """The cells of the model the theory describes: isotropic Gaussian points, every label -1, no noise in an
+    informative coordinate (the other input laws and the two-Gaussian model have limits of their own)."""
     runs = need(t.runs, "runs")
     need_columns(runs, columns, "the runs table")
-    return runs.groupby(["experiment", "N", "sigma", "lam"], sort=True)
+    plain = pd.Series(True, index=runs.index)
+    for col, value in (("input_law", "gaussian"), ("bias_noise", 0.0), ("label_fraction", 1.0)):
+        if col in runs:
+            plain &= runs[col].fillna(value).eq(value)
+    return runs[plain].groupby(["experiment", "N", "sigma", "lam"], sort=True)
 
 
 def judge_cells(t: Tables, columns, select: Callable[[float], bool], values: Callable, limit: Callable,
