@@ -4,6 +4,7 @@ exponential loss of Fig. 2 (middle), and the initial bias of Fig. 13."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from . import readoffs as pv
 from .core import (
@@ -26,7 +27,7 @@ TOL_EPOCH_FACTOR = 3.0
 PAPER_HORIZON = 5e5  # Fig. 1 (left) ends near 5e5 epochs
 
 
-def _curves_at(t: Tables, lam: float) -> tuple[str, pd.DataFrame]:  # noqa: F821
+def _curves_at(t: Tables, lam: float) -> tuple[str, pd.DataFrame]:
     name, cur = experiment(t, "training_curves", ("training_curves",), table="curves")
     c = cur[np.isclose(cur.lam, lam)]
     if c.empty:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from ..theory import s_inf_large_n
 from . import readoffs as pv
@@ -71,7 +72,7 @@ def _prop32_sep(t: Tables) -> dict:
                f"median of final A_gen - Phi(1/(sigma M)) over {len(r)} sets at lambda >= 0.6")
 
 
-def s_inf_sets(t: Tables) -> tuple[str, pd.DataFrame]:  # noqa: F821
+def s_inf_sets(t: Tables) -> tuple[str, pd.DataFrame]:
     """The |S_inf| experiment (else the main one) and its inseparable sets with a solved S_inf."""
     try:
         name, r = experiment(t, "s_inf", ("s_inf_scaling",))
