@@ -22,12 +22,24 @@ from ._util import Report, load_average
 # the jobs' interpreters import grokedge from this checkout, as the pipeline's jobs do
 _ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")]))}
 
+# Peak RSS of the job process itself: Linux keeps ru_maxrss across exec, so a job started from a large benchmark
+# process would report the parent's size; VmHWM belongs to the new address space.
+_PEAK_RSS = """
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
 _JOB = """
 import json, resource, sys, time
 import numpy as np, pandas, pyarrow  # loaded by every pipeline job (its base memory)
 from threadpoolctl import threadpool_limits
 from grokedge.data import realisation
 from grokedge.train import checkpoint_epochs, train
+""" + _PEAK_RSS + """
 N, d, R, horizon, threads = {N}, {d}, {R}, {horizon}, {threads}
 t0 = time.perf_counter()
 reals = [realisation(N, d, 5.0, 100 + r) for r in range(R)]
@@ -36,7 +48,7 @@ S0 = np.stack([r.S0 for r in reals])
 with threadpool_limits(1):
     train(X, S0, 0.0, 0.01, checkpoint_epochs(horizon, 20), solver="flow", threads=threads)
 print(json.dumps({{"wall": time.perf_counter() - t0,
-                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                   "rss_mb": peak_rss_mb()}}))
 """
 
 JOBS = ((400, 192, 40, 1e9, 1), (2000, 960, 1, 1e6, 2), (4000, 1920, 1, 1e6, 2))
@@ -54,6 +66,7 @@ import pandas, pyarrow  # loaded by every pipeline job (its base memory)
 from threadpoolctl import threadpool_limits
 from grokedge import separability
 from grokedge.data import realisation
+""" + _PEAK_RSS + """
 N, d, sets = {N}, {d}, {sets}
 t0, c0 = time.perf_counter(), time.process_time()
 routes = []
@@ -63,7 +76,7 @@ with threadpool_limits(1):
             X = realisation(N, d, 1.0, 7 + seed).X
         routes.append(separability.classify(X).route)
 print(json.dumps({{"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "routes": routes,
-                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                   "rss_mb": peak_rss_mb()}}))
 """
 
 # (N, d, sets): inseparable and separable sides at three sizes, sigma = 1 as the paper's N = 2400 panels
