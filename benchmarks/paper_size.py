@@ -21,6 +21,7 @@ import logging
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,7 @@ def flow_run(args, log) -> int:
                            "train_loss": model.softplus(z).mean(axis=0), "train_acc": (z <= 0).mean(axis=0),
                            "gen_acc": model.gen_accuracy(b, a), "gen_loss": model.gen_loss(b, a),
                            "sigma_s": a, "b": b})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     curves.to_parquet(args.out)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"training to {args.horizon:.0e} epochs ({args.threads} threads): wall {t_train:.1f} s, CPU {c_train:.1f} s; "
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--float64", action="store_true", help="store X in float64 instead of float32")
     ap.add_argument("--steps", action="store_true", help="time GD and Adam steps against the floor instead")
-    ap.add_argument("--out", default="paper_size_curves.parquet")
+    ap.add_argument("--out", default="results/benchmarks/paper_size_curves.parquet")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     log = logging.getLogger("grokedge.paper_size")
