@@ -28,16 +28,10 @@ from .core import (
     trained_rows,
 )
 from .curves import TOL_EPOCH_FACTOR
-from .grokking import BUMP_FACTOR
+from .grokking import BUMP_FACTOR, bump_ratio, fall_ratio
 
 # A loss value read off a log loss axis: a factor 1.15 (as the bump of Fig. 1 left).
 TOL_LOSS_FACTOR = BUMP_FACTOR
-
-
-def bump_ratio(r: pd.DataFrame) -> pd.Series:
-    """Peak L_gen over its initial value, per set (1 when L_gen never rises above its start)."""
-    need_columns(r, ["gen_loss_peak", "gen_loss_bump_initial"], "the runs table")
-    return r.gen_loss_peak / (r.gen_loss_peak - r.gen_loss_bump_initial)
 
 
 def _two_gaussian(t: Tables, table: str = "runs"):
@@ -243,7 +237,7 @@ def _fig16(t: Tables) -> dict:
                 rises.append(float(c.gen_acc.iloc[-1] - fit.gen_acc.iloc[0]))
         delay = float(np.median(rises)) if rises else math.nan
         ratio = float(bump_ratio(g).median())
-        fall = float((g.gen_loss_peak / (g.gen_loss_peak - g.gen_loss_bump_final)).median())
+        fall = float(fall_ratio(g).median())
         good = delay > 2 * TOL_LIN_READOFF and ratio > TOL_LOSS_FACTOR and fall > TOL_LOSS_FACTOR
         ok &= good
         parts.append(f"r = {frac:g}: A_gen rises {delay:.3f} after train accuracy 1, peak/initial L_gen {ratio:.3g}, "

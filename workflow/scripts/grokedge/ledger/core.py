@@ -286,6 +286,13 @@ def at_epoch(curves: pd.DataFrame, epoch: float, col: str) -> float:
     return float(curves.loc[curves.epoch == k, col].median())
 
 
+def outside_window(lam, N, width: float = 2.0):
+    """Cells outside the finite-size window |1 - 2 lambda| N^(1/2) < width around the threshold (Wendel's step has
+    width ~ N^(-1/2) in 1 - 2 lambda; inside it a finite set is as likely separable as not)."""
+    from ..critical import scaling_variable
+    return np.abs(scaling_variable(lam, N)) >= width
+
+
 def nearest_cell(values: pd.Series, x: float, factor: float) -> float | None:
     """The index of ``values`` nearest (in log) to x among those within a factor ``factor`` of it, or None."""
     idx = np.asarray(values.index, dtype=float)

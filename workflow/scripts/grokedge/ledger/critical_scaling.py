@@ -27,19 +27,18 @@ def _summary(t: Tables, quantity: str):
     need_columns(r, ["s_inf_norm", "margin"], f"experiment {name}")
     if r.N.nunique() < 2:
         raise NotRun(f"{name} has one N; finite-size scaling needs several")
-    s = critical.scaling_summary(critical.scaling_table(r), quantity)
-    return name, r, s
+    table = critical.scaling_table(r)
+    return name, r, table, critical.scaling_summary(table, quantity)
 
 
 def _exponent(t: Tables, quantity: str) -> dict:
-    name, r, s = _summary(t, quantity)
+    name, r, table, s = _summary(t, quantity)
     if s.fit is None or s.limit_fit is None:
         side = "inseparable" if quantity == "r" else "separable"
         raise NotRun(f"{name}: fewer than 3 cells with |x| >= 1 on the {side} side for a fit")
     # the exponent in |1 - 2 lambda| of the run's medians over the theory's at the same cells: 0 when the run follows
     # the law (corrections to scaling cancel in the ratio); its standard error is the medians' sampling error
-    table = critical.scaling_table(r)
-    a, side, _ = critical.SCALED[quantity]
+    _, side, _ = critical.SCALED[quantity]
     cells = table[(side * table.x >= 1) & (table[f"{quantity}_median"] > 0)]
     ratio = critical.fit_power_law(cells.eps.abs(), cells[f"{quantity}_median"]
                                    / critical.limit_value(quantity, cells.lam.to_numpy()))
@@ -59,7 +58,7 @@ def _exponent(t: Tables, quantity: str) -> dict:
 
 
 def _collapse(t: Tables, quantity: str) -> dict:
-    name, r, s = _summary(t, quantity)
+    name, r, _, s = _summary(t, quantity)
     if not s.collapse_points:
         raise NotRun(f"{name}: no overlapping points between sizes for {NAMES[quantity]}")
     bound = 1 + N_SIGMA * math.sqrt(2 / s.collapse_points)

@@ -23,6 +23,7 @@ from .core import (
     main,
     nearest_cell,
     need_columns,
+    outside_window,
     pooled_trend,
     row,
     single_N,
@@ -91,7 +92,7 @@ def _prop34(t: Tables) -> dict:
     r = r[r.lam < 0.5]
     u = r.sigma * r.s_inf_norm
     rho, z = pooled_trend(r.lam, u)
-    outside = (1 - 2 * r.lam) * np.sqrt(r.N) >= 2  # inside, a finite set's S_inf is cut off (or it is separable)
+    outside = outside_window(r.lam, r.N)  # inside, a finite set's S_inf is cut off (or it is separable)
     med = u[outside].groupby(r.lam[outside]).median()
     if len(med) < 3:
         raise NotRun(f"{len(med)} lambda values with inseparable sets outside the finite-size window in {name}; "

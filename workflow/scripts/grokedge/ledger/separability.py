@@ -23,6 +23,7 @@ from .core import (
     median_and_se,
     need,
     need_columns,
+    outside_window,
     row,
 )
 
@@ -143,12 +144,6 @@ def _fig6_positive(t: Tables) -> dict:
                f"at lambda = {lam:g}; N -> infinity theory there: {theory:.3f}")
 
 
-def _window(N, lam, width: float) -> np.ndarray:
-    """Cells outside the finite-size window |1 - 2 lambda| sqrt(N) < width around the threshold (Wendel's step
-    has width ~ N^(-1/2) in 1 - 2 lambda)."""
-    return np.abs(1 - 2 * np.asarray(lam, float)) * np.sqrt(np.asarray(N, float)) >= width
-
-
 @claim("fig7_margin_projection", "Fig. 7",
        "The mean positive projection (lambda < 1/2) and the margin (lambda > 1/2) follow the N -> infinity "
        "theory outside the finite-size window |1 - 2 lambda| sqrt(N) < 2")
@@ -157,7 +152,7 @@ def _fig7(t: Tables) -> dict:
     for name, r in experiments(t, "margin_projection", ("margin_projection",)):
         need_columns(r, ["margin", "s_inf_pos_mean"], f"experiment {name}")
         for (N, sigma, lam), g in r.groupby(["N", "sigma", "lam"]):
-            if not _window(N, lam, 2.0):
+            if not outside_window(lam, N):
                 continue
             if lam < 0.5:
                 v = g[g.separable.eq(False)].s_inf_pos_mean / sigma
