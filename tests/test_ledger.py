@@ -158,6 +158,22 @@ def test_ledger_table_roundtrip_and_markdown(tmp_path):
         ledger.publish(path, "../escape", docs)
 
 
+def test_comparison_lists_first_the_claims_whose_verdict_changes_with_the_run(tmp_path):
+    led = ledger.evaluate_claims(tables(runs=wendel_table(), toy_times=toy_times()))
+    judged = led[led.verdict != "not run"]
+    flipped = led.copy()
+    first = judged.index[0]
+    flipped.loc[first, "verdict"] = "differs" if led.loc[first, "verdict"] == "holds" else "holds"
+    for name, table in (("laptop", led), ("paper_scale", flipped)):
+        write_table(table, tmp_path / f"{name}.parquet", "claims")
+    page = ledger.comparison_markdown(tmp_path)
+    changed = page.split("## Claims whose verdict depends on the run (1)")[1].split("## All claims")[0]
+    assert f"`{led.loc[first, 'id']}`" in changed and changed.count("\n| `") == 1
+    assert page.split(f"## All claims ({len(led)})")[1].count("\n| `") == len(led)
+    with pytest.raises(ValueError, match="no published ledger"):
+        ledger.comparison_markdown(tmp_path / "empty")
+
+
 def test_section_replacement_round_trips_and_refuses_missing_markers():
     text = f"# Title\n\n{ledger.README_START}\nold typed numbers\n{ledger.README_END}\n\nafter\n"
     once = ledger.replace_section(text, "new")

@@ -31,6 +31,7 @@ from .core import CLAIMS, LEDGER_COLUMNS, VERDICTS, Claim, ClaimError, NotRun, T
 from .report import (
     README_END,
     README_START,
+    comparison_markdown,
     counts_line,
     counts_table,
     ledger_html,
@@ -42,5 +43,5 @@ from .report import (
 )
 
 __all__ = ["CLAIMS", "LEDGER_COLUMNS", "VERDICTS", "Claim", "ClaimError", "NotRun", "Tables", "evaluate_claims",
-           "verdict_counts", "README_END", "README_START", "counts_line", "counts_table", "ledger_html",
-           "ledger_markdown", "load_tables", "publish", "read_ledger", "replace_section"]
+           "verdict_counts", "README_END", "README_START", "comparison_markdown", "counts_line", "counts_table",
+           "ledger_html", "ledger_markdown", "load_tables", "publish", "read_ledger", "replace_section"]
