@@ -7,7 +7,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from ._util import Report, fmt_time, load_average, machine_lines, readme_table
+from ._util import PERFORMANCE_PAGE, Report, fmt_time, load_average, machine_lines, performance_table
 
 PARTS = ("kernel", "flow", "long", "resources", "separability", "pipeline")
 DESCRIPTION = {
@@ -28,7 +28,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-pipeline", action="store_true", help="leave out the whole-pipeline part")
     ap.add_argument("--repeat", type=int, default=5, help="timing rounds per measurement; the best is kept")
     ap.add_argument("--keep", action="store_true", help="keep the pipeline's scratch copy and logs")
-    ap.add_argument("--readme", metavar="PATH", help="regenerate the performance table of this README from the "
+    ap.add_argument("--table", metavar="PATH", nargs="?", const=PERFORMANCE_PAGE,
+                    help=f"regenerate the performance table of PATH (default {PERFORMANCE_PAGE}) from the "
                     "headline figures of the parts run (rows of other parts are kept)")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -72,10 +73,10 @@ def main(argv=None) -> int:
         pipeline.run(rep, keep=args.keep)
     rep.section("done")
     rep.note(f"total {fmt_time(time.perf_counter() - t0).strip()}; {load_average()} at end")
-    if args.readme:
+    if args.table:
         when = f"{time.strftime('%Y-%m-%d')}, {load_at_start.replace('load average', 'load')} at start"
-        readme_table(args.readme, rep.keys, parts, when)
-        rep.note(f"{args.readme}: performance table regenerated ({len(rep.keys)} rows from this run)")
+        performance_table(args.table, rep.keys, parts, when)
+        rep.note(f"{args.table}: performance table regenerated ({len(rep.keys)} rows from this run)")
     return 0
 
 

@@ -83,14 +83,14 @@ def load_average() -> str:
 
 class Report:
     """Prints as it goes: sections, aligned ``label  value`` rows and ratios; ``key`` rows are also collected
-    for the README's performance table (``readme_table``)."""
+    for the performance table of docs/performance.md (``performance_table``)."""
 
     def __init__(self, width: int = 76, label: int = 58):
         self.width, self.label = width, label
         self.keys: list[tuple[str, str, str]] = []  # (part, measure, result)
 
     def key(self, part: str, measure: str, result: str) -> None:
-        """A headline figure of ``part`` for the README table (printed too)."""
+        """A headline figure of ``part`` for the performance table (printed too)."""
         self.keys.append((part, measure, result))
         print(f"   >> {measure}: {result}", flush=True)
 
@@ -115,20 +115,21 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e6:8.1f} us"
 
 
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+TABLE_START, TABLE_END = "<!-- bench:start -->", "<!-- bench:end -->"
+PERFORMANCE_PAGE = "docs/performance.md"
 
 
-def readme_table(path, keys: list[tuple[str, str, str]], parts: list[str], when: str) -> None:
-    """Rewrite the table between README_START and README_END of ``path``: rows of the parts just run come from
-    ``keys`` (stamped ``when``: the command, date and load); rows of other parts are kept as they were."""
+def performance_table(path, keys: list[tuple[str, str, str]], parts: list[str], when: str) -> None:
+    """Rewrite the table between TABLE_START and TABLE_END of ``path`` (docs/performance.md): rows of the parts
+    just run come from ``keys`` (stamped ``when``: the command, date and load); rows of other parts are kept."""
     from pathlib import Path
 
     path = Path(path)
     text = path.read_text()
-    if README_START not in text or README_END not in text:
-        raise SystemExit(f"{path}: no {README_START} ... {README_END} block to regenerate")
-    head, rest = text.split(README_START, 1)
-    old_block, tail = rest.split(README_END, 1)
+    if TABLE_START not in text or TABLE_END not in text:
+        raise SystemExit(f"{path}: no {TABLE_START} ... {TABLE_END} block to regenerate")
+    head, rest = text.split(TABLE_START, 1)
+    old_block, tail = rest.split(TABLE_END, 1)
     kept = [ln for ln in old_block.strip().splitlines()[2:]
             if ln.startswith("| ") and ln.split("|")[1].strip() not in parts]
     cell = lambda text: text.replace("|", "\\|")  # noqa: E731 (a pipe would end the table cell)
@@ -136,4 +137,4 @@ def readme_table(path, keys: list[tuple[str, str, str]], parts: list[str], when:
     order = {p: i for i, p in enumerate(("kernel", "flow", "long", "resources", "separability", "pipeline"))}
     rows = sorted(kept + new, key=lambda ln: order.get(ln.split("|")[1].strip(), 99))
     table = ["| part | measure | result | measured |", "|---|---|---|---|", *rows]
-    path.write_text(head + README_START + "\n" + "\n".join(table) + "\n" + README_END + tail)
+    path.write_text(head + TABLE_START + "\n" + "\n".join(table) + "\n" + TABLE_END + tail)

@@ -448,7 +448,7 @@ def test_every_grokking_definition_has_a_prediction_column():
                 "loss_delay": {"kind": "loss_delay", "threshold": 1e-3}}
     runs = summarise_runs(curves, seps, grokking)
 
-    def asymptotic(a):  # exp(z_a sigma |S_inf|) / (eta m), science.md section 2
+    def asymptotic(a):  # exp(z_a sigma |S_inf|) / (eta m), docs/model.md, "Grokking time"
         return np.exp(ndtri(a) * 5.0 * 0.5) / (0.01 * 0.9)
 
     assert runs["grok_gen95_pred"].notna().all()

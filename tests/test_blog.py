@@ -1,7 +1,7 @@
 """Tests of grokedge.blog: Davies (2022) toy grokking with a bias-free linear model.
 
 PARAMS is the default ``blog`` section of config.yaml; its seed was chosen so that this one dataset shows the
-blog's clean behaviour (see the README). The science tests run the
+blog's clean behaviour (docs/results.md, Davies' blog). The science tests run the
 whole experiment once (about 2 s of GD) and check the qualitative claims: train accuracy saturates long before
 the test accuracy leaves chance, the direction of w converges to the max-margin one, and dropping the central
 test points delays generalisation further.

@@ -95,10 +95,11 @@ def test_input_laws_weight_scale_is_comparable_across_laws():
         assert abs(starts[label] - y) < 1e-9, (label, starts[label], y)
 
 
-def test_readme_states_the_grokking_time_axis():
-    """(was: the README said 'against 1 - 2 lambda' where the headline delay figure's axis is lambda)"""
+def test_gallery_states_the_grokking_time_axis():
+    """(was: the README said 'against 1 - 2 lambda' where the headline delay figure's axis is lambda; the gallery
+    with every figure's description is docs/results.md)"""
     config = validate_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
     kind = config["grokking"][config["headline_grokking"]]["kind"]
-    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if "grokking_time.png" in line)
+    row = next(line for line in (ROOT / "docs/results.md").read_text().splitlines() if "grokking_time.png" in line)
     axis = re.search(r"\) against (\S+)", row).group(1)
     assert axis == ("λ" if kind != "gen_accuracy" else "1")

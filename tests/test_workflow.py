@@ -1,5 +1,6 @@
 """The workflow end to end on the smoke grid, in a fresh copy of the repository: outputs, caching, determinism."""
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -58,9 +59,21 @@ def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:
     return jobs
 
 
+def checkout_files(work: Path) -> dict[str, str]:
+    """SHA-256 of every file of a copied checkout outside what a run may write (results/, .snakemake/)."""
+    return {path.relative_to(work).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in work.rglob("*") if path.is_file()
+            and not path.relative_to(work).as_posix().startswith(("results/", ".snakemake/"))
+            and "__pycache__" not in path.parts}
+
+
+BEFORE_RUN: dict[Path, dict[str, str]] = {}  # checkout_files of each smoke copy, taken before snakemake ran
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     work = copy_repo(tmp_path_factory.mktemp("smoke"))
+    BEFORE_RUN[work] = checkout_files(work)
     snakemake(work, "--cores", "2", *SMOKE)
     return work
 
@@ -86,6 +99,13 @@ def test_tables_and_figures(smoke_run):
     log = "".join(p.read_text() for p in sorted((smoke_run / "results/logs/train").glob("lambda_sweep_*.log")))
     assert re.search(r"lambda_sweep/N40_d18_sigma5_lr0.01 block 1\n(.*\n)*.*realisations 2-3: epoch [\d.e+]+ of",
                      log), log[-2000:]
+
+
+def test_the_run_writes_under_results_only(smoke_run):
+    """A run never rewrites the README (its counts table is written only by `python -m grokedge.ledger publish`),
+    docs/ or any other file of the checkout: everything it writes is under results/ (and Snakemake's .snakemake/)."""
+    after, before = checkout_files(smoke_run), BEFORE_RUN[smoke_run]
+    assert after == before, sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
 
 
 def test_every_table_carries_provenance(smoke_run):

@@ -24,7 +24,7 @@ import yaml
 
 SCHEMA_DIR = importlib.resources.files("grokedge") / "schemas"
 
-# Keys renamed for one name per concept (README, "Renamed keys"): (section, old) -> new.
+# Keys renamed for one name per concept (docs/running.md, "Renamed keys"): (section, old) -> new.
 RENAMED = {("toy", "eta"): "lr", ("toy", "points_per_decade"): "checkpoints_per_decade",
            ("toy", "eps"): "loss_threshold"}
 LOG2 = math.log(2.0)
@@ -124,7 +124,7 @@ def _renamed(config: dict) -> None:
     for (section, old), new in RENAMED.items():
         if isinstance(config.get(section), dict) and old in config[section]:
             raise ConfigError(f"config error at {section}.{old}: this key is now {section}.{new} (one name per "
-                              f"concept; README, 'Renamed keys'): write {new}: {config[section][old]!r}")
+                              f"concept; docs/running.md, 'Renamed keys'): write {new}: {config[section][old]!r}")
 
 
 def _non_finite(node, path: str = "") -> tuple[str, float] | None:

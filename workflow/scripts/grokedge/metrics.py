@@ -1,6 +1,6 @@
 """Curves along a trajectory, grokking times and the generalisation-loss bump.
 
-Grokking-time definitions (science.md §3; every configured one is recorded):
+Grokking-time definitions (docs/model.md, "Grokking time"; every configured one is recorded):
 
 * ``gen_accuracy``   t_gen = first epoch with A_gen >= threshold (paper Fig. 3).
 * ``accuracy_delay`` t_gen - t_train, both first epochs with accuracy >= threshold (paper Fig. 1).

@@ -335,7 +335,7 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
 def asymptotic_grokking_time(runs: pd.DataFrame, threshold: float) -> pd.Series:
     """Epoch at which A_gen reaches ``threshold`` if S already sits at S_inf: e^{-b} ~ eta t m, and
     A_gen = Phi(-b / (sigma |S_inf|)) >= a once -b >= z_a sigma |S_inf|, so
-    t_pred = exp(z_a sigma |S_inf|) / (eta m) epochs (science.md §2). NaN for separable sets and for a noisy
+    t_pred = exp(z_a sigma |S_inf|) / (eta m) epochs (docs/model.md, Grokking time). NaN for separable sets and a noisy
     bias feature, where the formula does not apply."""
     z = ndtri(threshold)
     valid = runs["separable"].eq(False) & (runs["bias_noise"] == 0)

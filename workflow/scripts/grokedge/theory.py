@@ -2,11 +2,11 @@
 
 Notation: x_i ~ N(0, sigma^2 I_d); Z ~ N(0, 1); Phi, phi the standard normal CDF and density.
 
-**Inseparable side, lambda < 1/2.** S_inf = argmin_S (1/N) sum_i exp(S.x_i) (the direction GD settles in,
-science.md §2). S_inf scales as 1/sigma, so r = sigma |S_inf| and the projections S_inf.x_i do not depend on
-sigma. In the limit they are fixed by two scalar unknowns (r, c) (the standard leave-one-out / Gaussian
-min-max result for an unregularised M-estimator with Gaussian design, El Karoui et al. 2013, here with the loss
-rho(t) = e^t and no response):
+**Inseparable side, lambda < 1/2.** S_inf = argmin_S (1/N) sum_i exp(S.x_i) (where GD's S settles;
+docs/model.md, "The long-time limits"). S_inf scales as 1/sigma, so r = sigma |S_inf| and the projections
+S_inf.x_i do not depend on sigma. In the limit they are fixed by two scalar unknowns (r, c) (the standard
+leave-one-out / Gaussian min-max result for an unregularised M-estimator with Gaussian design, El Karoui et al.
+2013, here with the loss rho(t) = e^t and no response):
 
     lambda r^2 = E[(c e^{h})^2],      1 - lambda = E[1 / (1 + c e^{h})],      h = h(rZ; c),
 
@@ -51,9 +51,9 @@ to kappa(lambda), Gardner's (1988) margin at capacity alpha = N/d = 1/lambda:
 so kappa(1/2) = 0 (alpha_c(0) = 2, Cover/Wendel's threshold), and the data's margin is M = sigma kappa. Prop.
 3.2's long-time accuracy then tends to Phi(1/(sigma M)) = Phi(1/(sigma^2 kappa)).
 
-**Grokking time** (science.md §2: e^{-b} ~ eta t m once S has settled at S_inf, and A_gen >= a once
--b >= z_a sigma |S_inf|): t_a ~ exp(z_a r) / (eta m), in epochs, z_a = Phi^-1(a). An upper estimate where
-S is still growing at the crossing (large r).
+**Grokking time** (docs/model.md, "Grokking time": e^{-b} ~ eta t m once S has settled at S_inf, and
+A_gen >= a once -b >= z_a sigma |S_inf|): t_a ~ exp(z_a r) / (eta m), in epochs, z_a = Phi^-1(a). An upper
+estimate where S is still growing at the crossing (large r).
 
 Python: ``from grokedge import theory; theory.s_inf_large_n([0.1, 0.3]).sigma_s_norm``.
 """
