@@ -254,7 +254,7 @@ def test_rks3_is_stable_on_its_interval_stage_by_stage():
 def test_rks3_converges_on_a_stiff_linear_system():
     from scipy.linalg import expm
 
-    from grokedge.solvers.stabilised import rks3
+    from grokedge.solvers.stabilised import ErrorNorm, rks3
 
     rng = np.random.default_rng(0)
     Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
@@ -264,7 +264,7 @@ def test_rks3_converges_on_a_stiff_linear_system():
     exact = np.array([expm(-t * H) @ y0 for t in t_out])
     errs = []
     for rtol in (1e-4, 1e-6, 1e-8):
-        ys, nfev = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)
+        ys, nfev = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))
         errs.append(np.abs(ys - exact).max() / np.abs(y0).max())
     assert errs[0] < 1e-2 and errs[2] < 1e-6
     assert errs[2] < errs[1] < errs[0]
@@ -277,7 +277,7 @@ def test_rks3_with_a_held_slow_term_converges_like_the_full_right_hand_side():
     9e-6 and 1.5e-6 at rtol 1e-4 and 1e-6; leaving the term out errs by 1.4e-4)."""
     from scipy.linalg import expm
 
-    from grokedge.solvers.stabilised import rks3
+    from grokedge.solvers.stabilised import ErrorNorm, rks3
 
     rng = np.random.default_rng(1)
     Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
@@ -293,12 +293,12 @@ def test_rks3_with_a_held_slow_term_converges_like_the_full_right_hand_side():
         return eps * H @ fy
 
     for rtol in (1e-4, 1e-6):
-        full, nfull = rks3(lambda t, y: -(H + eps * H @ H) @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)
+        full, nfull = rks3(lambda t, y: -(H + eps * H @ H) @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))
         calls["slow"] = 0
-        held, nheld = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3, slow=slow)
+        held, nheld = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3), slow=slow)
         err_full = np.abs(full - exact).max() / np.abs(y0).max()
         err_held = np.abs(held - exact).max() / np.abs(y0).max()
         assert err_held < max(3 * err_full, 10 * rtol)
-        without = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)[0]
+        without = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))[0]
         assert err_held < 0.1 * np.abs(without - exact).max() / np.abs(y0).max()
         assert calls["slow"] < 0.3 * nfull  # one slow evaluation per step (plus rejections), not five

@@ -27,7 +27,7 @@ from .. import validate
 from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
 from .descent import gradient_descent
 from .operators import LOSSES, Batched, Streamed, streamed
-from .stabilised import rkc, rks3
+from .stabilised import ErrorNorm, rkc, rks3
 
 log = logging.getLogger("grokedge.train")
 
@@ -168,9 +168,9 @@ class _GroupFlow:
                 split = {"slow": lambda t, y, fy, h=half_eta: h * self.op.hess(fy.reshape(R, d1)).ravel()}
         try:
             if method in STABILISED:
-                mag = self.magnitude if o.norm == "state" else np.abs
+                norm = ErrorNorm(rtol, atol, self.magnitude if o.norm == "state" else np.abs)
                 f = (lambda t, y: self.rhs(t, y, 0.0)) if split else (lambda t, y, h=half_eta: self.rhs(t, y, h))
-                ys, nfev = STABILISED[method](f, lr * a, lr * b, y, t_eval, rtol, atol, magnitude=mag, **split)
+                ys, nfev = STABILISED[method](f, lr * a, lr * b, y, t_eval, norm, **split)
             else:
                 sol = solve_ivp(self.rhs, (lr * a, lr * b), y, method=method, t_eval=t_eval, rtol=rtol, atol=atol,
                                 args=(half_eta,))

@@ -5,7 +5,51 @@ spectrum on the negative real axis: RKC (second order, Sommeijer, Shampine & Ver
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+
+# rho(H) is re-estimated every RKC_RHO_EVERY steps by 3 power iterations (RKC), every RKS3_RHO_EVERY steps by
+# RKS3_RHO_ITERS (RKS3; why: ``rks3``)
+RKC_RHO_EVERY = 10
+RKS3_RHO_EVERY, RKS3_RHO_ITERS = 3, 1
+
+
+@dataclass(frozen=True)
+class ErrorNorm:
+    """The RMS error norm of a step: errors weighted by atol + rtol * magnitude(y), with magnitude |y|
+    componentwise by default (the flow passes its per-realisation weights)."""
+
+    rtol: float
+    atol: float
+    magnitude: Callable = np.abs
+
+    def weights(self, magnitude):
+        return self.atol + self.rtol * magnitude
+
+
+class _Dense:
+    """y at the output times t_out (increasing): those <= t0 set to y0 at once, the others written by ``hermite``
+    as the steps pass them."""
+
+    def __init__(self, t_out, t0, y0):
+        self.t = np.asarray(t_out, dtype=float)
+        self.y = np.empty((len(self.t), y0.size))
+        self.k = 0
+        while self.k < len(self.t) and self.t[self.k] <= t0:
+            self.y[self.k] = y0
+            self.k += 1
+
+    def hermite(self, t, h, y, ynew, fn, fnew) -> None:
+        """The cubic Hermite interpolant of (y, fn) at t and (ynew, fnew) at t + h at the t_out in (t, t + h]."""
+        t_out, out, k = self.t, self.y, self.k
+        while k < len(t_out) and t_out[k] <= t + h:
+            th = (t_out[k] - t) / h
+            out[k] = ((1 + 2 * th) * (1 - th) ** 2 * y + th * th * (3 - 2 * th) * ynew
+                      + h * th * (1 - th) ** 2 * fn - h * th * th * (1 - th) * fnew)
+            k += 1
+        self.k = k
 
 
 def _rms(v, scale):
@@ -28,21 +72,16 @@ def _spectral_radius(f, t, y, fy, v, iters):
     return rho, v
 
 
-def _stabilised_start(f, t0, t1, y0, t_out, rtol, atol, magnitude, h_rho):
-    """The start shared by ``rkc`` and ``rks3``: the output array with every t_out <= t0 set to y0, f(t0, y0),
-    rho(H) from 12 power iterations (1.2x safety), and the first step: the smaller of the stability bound
-    h_rho / rho and 1% of |y| / |f| in the error norm. -> (out, k, f0, rho, v, h, nfev)."""
-    out = np.empty((len(t_out), y0.size))
+def _stabilised_start(f, t0, t1, y0, norm: ErrorNorm, h_rho):
+    """The start shared by ``rkc`` and ``rks3``: f(t0, y0), rho(H) from 12 power iterations (1.2x safety), and
+    the first step: the smaller of the stability bound h_rho / rho and 1% of |y| / |f| in the error norm.
+    -> (f0, rho, v, h, nfev)."""
     fn = f(t0, y0)
     rho, v = _spectral_radius(f, t0, y0, fn, np.random.default_rng(0).standard_normal(y0.size), 12)
     rho *= 1.2
-    scale = atol + rtol * magnitude(y0)
+    scale = norm.weights(norm.magnitude(y0))
     h = min(t1 - t0, h_rho / max(rho, 1e-30), 0.01 * max(_rms(y0, scale), 1.0) / max(_rms(fn, scale), 1e-30))
-    k = 0
-    while k < len(t_out) and t_out[k] <= t0:
-        out[k] = y0
-        k += 1
-    return out, k, fn, rho, v, h, 13
+    return fn, rho, v, h, 13
 
 
 def _step_factor(err, errold, h, hold, safety) -> float:
@@ -83,21 +122,20 @@ def _rkc_step(f, t, h, y, fn, s):
     return yjm1
 
 
-def rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
+def rkc(f, t0, t1, y0, t_out, norm: ErrorNorm):
     """Integrate y' = f(t, y) from t0 to t1 with the second-order Runge-Kutta-Chebyshev method (Sommeijer,
     Shampine & Verwer 1997) and return y at the times ``t_out`` (in [t0, t1], increasing).
 
     Why RKC: here f = -grad L, whose Jacobian -H is symmetric negative semi-definite, so its spectrum lies on
     the negative real axis, where an s-stage RKC step is stable up to h rho(H) ~ 0.65 s^2. Steps are taken as
     long as accuracy allows, with s ~ sqrt(h rho) right-hand sides each, instead of the O(h rho) of a classical
-    explicit method whose step the stiffness caps. rho is re-estimated every ``rho_every`` steps by a few
+    explicit method whose step the stiffness caps. rho is re-estimated every RKC_RHO_EVERY steps by a few
     warm-started power iterations on differences of f (1.2x safety). Error estimate per step (RKC's):
-    0.8 (y_n - y_{n+1}) + 0.4 h (f_n + f_{n+1}), in the RMS norm weighted by atol + rtol magnitude(y) (by
-    default |y| componentwise). Between steps the
-    solution is the cubic Hermite interpolant of (y, f) at both ends."""
-    t_out = np.asarray(t_out, dtype=float)
+    0.8 (y_n - y_{n+1}) + 0.4 h (f_n + f_{n+1}), in the ``norm``. Between steps the solution is the cubic
+    Hermite interpolant of (y, f) at both ends."""
     y, t = y0.copy(), float(t0)
-    out, k, fn, rho, v, h, nfev = _stabilised_start(f, t, t1, y, t_out, rtol, atol, magnitude, 1.0)
+    out = _Dense(t_out, t, y)
+    fn, rho, v, h, nfev = _stabilised_start(f, t, t1, y, norm, 1.0)
     steps, errold, hold = 0, None, None
     while t < t1:
         h = min(h, t1 - t)
@@ -111,7 +149,7 @@ def rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
             fnew = None
         else:
             fnew = f(t + h, ynew)
-            scale = atol + rtol * np.maximum(magnitude(y), magnitude(ynew))
+            scale = norm.weights(np.maximum(norm.magnitude(y), norm.magnitude(ynew)))
             err = _rms(0.8 * (y - ynew) + 0.4 * h * (fn + fnew), scale)
         nfev += s
         if err > 1.0:  # reject
@@ -119,18 +157,18 @@ def rkc(f, t0, t1, y0, t_out, rtol, atol, rho_every=10, magnitude=np.abs):
             if h < 1e-14 * max(1.0, abs(t)):
                 raise FloatingPointError(f"step size underflow at t = {t:.6g}")
             continue
-        k = _hermite(t_out, k, out, t, h, y, ynew, fn, fnew)
+        out.hermite(t, h, y, ynew, fn, fnew)
         err = max(err, 1e-10)
         fac = _step_factor(err, errold, h, hold, 0.8)
         errold, hold = err, h
         t, y, fn = t + h, ynew, fnew
         h *= min(10.0, max(0.1, fac))
         steps += 1
-        if steps % rho_every == 0:
+        if steps % RKC_RHO_EVERY == 0:
             r, v = _spectral_radius(f, t, y, fn, v, 3)
             nfev += 3
             rho = 1.2 * r
-    return out, nfev
+    return out.y, nfev
 
 
 # A 5-stage, third-order explicit Runge-Kutta method with a long real stability interval (``rks3``), designed
@@ -155,30 +193,19 @@ RKS3_BETA = 10.39
 RKS3_C = RKS3_A.sum(axis=1)  # the stages' nodes
 
 
-def _hermite(t_out, k, out, t, h, y, ynew, fn, fnew) -> int:
-    """Write the cubic Hermite interpolant of (y, fn) at t and (ynew, fnew) at t + h into out[k:] for the
-    t_out in (t, t + h]; return the next index."""
-    while k < len(t_out) and t_out[k] <= t + h:
-        th = (t_out[k] - t) / h
-        out[k] = ((1 + 2 * th) * (1 - th) ** 2 * y + th * th * (3 - 2 * th) * ynew
-                  + h * th * (1 - th) ** 2 * fn - h * th * th * (1 - th) * fnew)
-        k += 1
-    return k
-
-
-def rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=3, magnitude=np.abs, slow=None, rho_iters=1):
+def rks3(f, t0, t1, y0, t_out, norm: ErrorNorm, slow=None):
     """Integrate y' = f(t, y) from t0 to t1 with the stabilised third-order method RKS3 (above) and return
     (y at ``t_out``, number of f evaluations).
 
     Why: the Jacobian of the flow, -H (minus the Hessian, plus O(eta H^2) with the correction), has its
     spectrum on the negative real axis, up to rho(H) ~ 100 / t here: a step is stable for h rho <= RKS3_BETA,
     4x Bogacki-Shampine's bound for 5/3 of its evaluations, and third order keeps it accurate at those steps.
-    The step is the smaller of that bound, with rho from ``rho_iters`` warm-started power iterations every
-    ``rho_every`` steps (1.2x safety, as in ``rkc``; rho falls with the loss, by ~2x over 10 late steps, so an
+    The step is the smaller of that bound, with rho from RKS3_RHO_ITERS warm-started power iterations every
+    RKS3_RHO_EVERY steps (1.2x safety, as in ``rkc``; rho falls with the loss, by ~2x over 10 late steps, so an
     estimate is conservative while it ages and a fresh one lengthens the steps: one iteration every 3 steps
     takes 652 evaluations to 5e5 epochs at N = 1000, lambda = 0.48, where three every 10 took 743, with the same
     agreement with GD), and the error-controlled one (embedded second-order
-    estimate in the RMS norm weighted by atol + rtol magnitude(y); a PI controller); the solution advances with
+    estimate in the ``norm``; a PI controller); the solution advances with
     the third-order result and is the cubic Hermite interpolant of (y, f) between steps.
 
     ``slow``: an optional further term of the right-hand side, y' = f(t, y) + slow(t, y, f(t, y)), called right
@@ -189,18 +216,18 @@ def rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=3, magnitude=np.abs, slow=N
     error, which the estimate, made with slow at the new point, sees and controls); rho is estimated on f.
     (Some 45 lines of code: one adaptive loop, kept whole so that the stages, the held term, the error
     estimate and the step control read together.)"""
-    t_out = np.asarray(t_out, dtype=float)
     y, t = y0.copy(), float(t0)
+    out = _Dense(t_out, t, y)
     stages = len(RKS3_B)
     F = np.empty((stages + 1, y.size))
-    out, k, F[0], rho, v, h, nfev = _stabilised_start(f, t, t1, y, t_out, rtol, atol, magnitude, RKS3_BETA)
+    F[0], rho, v, h, nfev = _stabilised_start(f, t, t1, y, norm, RKS3_BETA)
     s_held = 0.0
     if slow is not None:  # f again at y0 (the start's power iterations moved on), then slow right after it
         F[0] = f(t, y)
         s_held = slow(t, y, F[0])
         F[0] += s_held
         nfev += 2
-    steps, errold, hold, mag_y = 0, None, None, magnitude(y)
+    steps, errold, hold, mag_y = 0, None, None, norm.magnitude(y)
     while t < t1:
         h = min(h, t1 - t, RKS3_BETA / max(rho, 1e-30))
         for j in range(1, stages):
@@ -216,15 +243,15 @@ def rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=3, magnitude=np.abs, slow=N
                 s_new = slow(t + h, ynew, F[stages])
                 F[stages] += s_new
                 nfev += 1
-            mag_new = magnitude(ynew)
-            scale = atol + rtol * np.maximum(mag_y, mag_new)
+            mag_new = norm.magnitude(ynew)
+            scale = norm.weights(np.maximum(mag_y, mag_new))
             err = _rms((h * RKS3_E) @ F, scale)
         if err > 1.0:  # reject
             h *= max(0.2, 0.9 * err ** (-1.0 / 3.0)) if np.isfinite(err) else 0.1
             if h < 1e-14 * max(1.0, abs(t)):
                 raise FloatingPointError(f"step size underflow at t = {t:.6g}")
             continue
-        k = _hermite(t_out, k, out, t, h, y, ynew, F[0], F[stages])
+        out.hermite(t, h, y, ynew, F[0], F[stages])
         err = max(err, 1e-10)
         fac = _step_factor(err, errold, h, hold, 0.9)
         errold, hold = err, h
@@ -233,9 +260,9 @@ def rks3(f, t0, t1, y0, t_out, rtol, atol, rho_every=3, magnitude=np.abs, slow=N
             s_held = s_new
         h *= min(5.0, max(0.2, fac))
         steps += 1
-        if steps % rho_every == 0:
-            r, v = _spectral_radius(f, t, y, F[0] - s_held, v, rho_iters)
-            rho, nfev = 1.2 * r, nfev + rho_iters
-    return out, nfev
+        if steps % RKS3_RHO_EVERY == 0:
+            r, v = _spectral_radius(f, t, y, F[0] - s_held, v, RKS3_RHO_ITERS)
+            rho, nfev = 1.2 * r, nfev + RKS3_RHO_ITERS
+    return out.y, nfev
 
 
