@@ -92,3 +92,13 @@ def test_streamed_gd_and_adam_hold_one_copy_of_the_data():
     big = dict(N=40000, d=19200, realisations=1, threads=2)
     assert resources.runtime_s(**big, solver="adam", horizon=3e4) > 10 * resources.runtime_s(**big, solver="flow",
                                                                                               horizon=5e5)
+
+
+def test_the_config_schema_offers_exactly_the_registered_solvers():
+    """A solver is added by its module and its registry entry; the schema's enum must name the same solvers."""
+    import importlib.resources
+
+    import yaml
+
+    schema = yaml.safe_load((importlib.resources.files("grokedge") / "schemas" / "config.schema.yaml").read_text())
+    assert schema["$defs"]["experiment"]["properties"]["solver"]["enum"] == list(solvers.SOLVERS)

@@ -14,9 +14,9 @@ from .. import model
 
 # Pointwise loss of a point labelled -1, given through its derivatives: the gradient's weights l'(z) and the
 # Hessian's l''(z) (used by the modified-equation correction), the latter as a function of z and p = l'(z).
-# The flow is written only in terms of these two (grokedge.model: logistic and exponential).
+# The operators are written only in terms of these two (grokedge.model: logistic and exponential).
 LOSSES = {name: (model.loss_derivative(name), lambda z, p, name=name: model.loss_second_derivative(p, name))
-               for name in ("logistic", "exponential")}
+          for name in ("logistic", "exponential")}
 
 # Data of at least this many bytes per realisation (more than a cache-sized group) are streamed in row blocks by
 # ``Streamed`` (no bias column appended, one memory pass per gradient, split over threads); smaller data use
@@ -29,8 +29,6 @@ _STREAM_BLOCK_BYTES = 4 * 2**20
 # The row blocks are summed in this many contiguous chunks whatever the thread count, each chunk's partial sum
 # kept apart and the partial sums added in order: results are bitwise independent of ``threads``.
 _STREAM_CHUNKS = 8
-
-
 
 
 def streams(N: int, d: int, float32: bool = False) -> bool:
@@ -48,7 +46,7 @@ def streamed(X) -> bool:
 class Batched:
     """U = [X, c] of a group of realisations that fits in cache: X (R, N, d), c (R, N), w (R, d + 1). U is stored
     once as (R, N, d + 1), so that U w and p U are one batched matmul each with the bias riding along (as in the
-    GD kernel), written into preallocated buffers."""
+    GD kernel, grokedge.solvers.descent), written into preallocated buffers."""
 
     def __init__(self, X, c, loss):
         self.dl, self.d2l = LOSSES[loss]
