@@ -198,3 +198,11 @@ def test_report_captions_render_without_errors(preset):
                                                               "warning_stream": False})
         assert "system-message" not in out["body"], (rst.name, out["body"])
 
+
+
+def test_an_option_of_another_solver_is_refused_naming_the_solvers_options():
+    real = data.realisation(40, 8, 5.0, 0)
+    problem, schedule = train.Problem(real.X[None], real.S0[None]), train.Schedule(0.01, np.array([0.0, 5.0]))
+    with pytest.raises(ValueError, match=r"solver 'gd' has no option betas; its options are \['rise_factor'\]"):
+        train.train(problem, schedule, "gd", betas=(0.9, 0.99))
+    assert train.train(problem, schedule, "adam", betas=(0.9, 0.99)).S.shape == (1, 2, 8)

@@ -14,6 +14,8 @@ rate and the checkpoint epochs. The solvers return the state at the checkpoints 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import solvers, validate
@@ -43,6 +45,10 @@ def train(problem: Problem, schedule: Schedule, solver: str = "flow", **options)
     """
     validate.training_inputs(problem.X, problem.S0, problem.b0, schedule.lr, schedule.epochs)
     chosen = solvers.get(solver)
+    unknown = set(options) - {f.name for f in dataclasses.fields(chosen.Options)}
+    if unknown:
+        raise ValueError(f"solver {solver!r} has no option {', '.join(sorted(unknown))}; its options are "
+                         f"{[f.name for f in dataclasses.fields(chosen.Options)]}")
     schedule = Schedule(schedule.lr, np.asarray(schedule.epochs, dtype=float), schedule.offset, schedule.horizon)
     return chosen.run(problem, schedule, chosen.Options(**options))
 
