@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from grokedge import model
-from grokedge.train import checkpoint_epochs, gradient_descent, train
+from grokedge.train import Problem, Schedule, checkpoint_epochs, gradient_descent, train
 
 from ._util import Report, fmt_time, per_step
 from .kernel import LR, _data
@@ -36,11 +36,12 @@ def run_flow_vs_gd(rep: Report, R: int = 4, lam: float = 0.48, horizon: float = 
     rep.section(f"2. Flow solver vs GD to {horizon:.0e} epochs (N=400, d={d}, sigma=5, lr={LR}, R={R})")
     epochs = checkpoint_epochs(horizon, 10)
     # the flow (~0.1 s) is timed as the best of ``repeat`` runs, GD (~10 s) once
-    fl, t_flow, c_flow = _timed(lambda: train(X, S0, 0.0, LR, epochs, solver="flow"), repeat)
-    old, t_old, _ = _timed(lambda: train(X, S0, 0.0, LR, epochs, solver="flow", flow_options=PREVIOUS))
-    gd, t_gd1, c_gd1 = _timed(lambda: train(X, S0, 0.0, LR, epochs, solver="gd", threads=1))
+    problem, schedule = Problem(X, S0), Schedule(LR, epochs)
+    fl, t_flow, c_flow = _timed(lambda: train(problem, schedule, "flow"), repeat)
+    old, t_old, _ = _timed(lambda: train(problem, schedule, "flow", **PREVIOUS))
+    gd, t_gd1, c_gd1 = _timed(lambda: train(problem, schedule, "gd"))
     t0 = time.perf_counter()
-    gd2 = train(X, S0, 0.0, LR, epochs, solver="gd", threads=2)
+    gd2 = train(Problem(X, S0, threads=2), schedule, "gd")
     t_gd2 = time.perf_counter() - t0
     same = np.array_equal(gd.S, gd2.S) and np.array_equal(gd.b, gd2.b)
     nz = epochs > 0  # b0 = 0
@@ -77,12 +78,13 @@ def run_long(rep: Report, R: int = 8, lam: float = 0.48, horizon: float = 1e9, r
     rep.section(f"3. Flow solver to {horizon:.0e} epochs (N=400, d={d}, lr={LR}, R={R}, 20 checkpoints/decade)")
     epochs = checkpoint_epochs(horizon, 20)
     t0 = time.perf_counter()
-    train(X, S0, 0.0, LR, epochs, solver="flow")
+    train(Problem(X, S0), Schedule(LR, epochs), "flow")
     wall = time.perf_counter() - t0
     per_real = wall / R
     rate_flow = horizon / per_real  # epochs per second of wall time, per realisation
     # baseline, same data and run: the GD kernel's epochs per second per realisation (one thread)
-    t = per_step({"gd": lambda s: gradient_descent(X, S0, 0.0, LR, np.array([0.0, float(s)]))}, 50, 1050, repeat)
+    t = per_step({"gd": lambda s: gradient_descent(Problem(X, S0), Schedule(LR, np.array([0.0, float(s)])))}, 50,
+                 1050, repeat)
     rate_gd = R / t["gd"]
     rep.row("wall time, all realisations", fmt_time(wall))
     rep.row("seconds per realisation", fmt_time(per_real))

@@ -9,7 +9,8 @@ import numpy as np
 from scipy.special import expit
 
 from grokedge.data import realisation
-from grokedge.train import _Streamed, gradient_descent
+from grokedge.solvers.operators import Streamed
+from grokedge.train import AdamOptions, GDOptions, Problem, Schedule, gradient_descent
 
 from ._util import Report, fmt_time, per_step, split_run
 
@@ -85,11 +86,11 @@ def run_streamed(rep: Report, N: int = 10000, lam: float = LAM, threads: int = 2
         for _ in range(2):
             for i, n in enumerate((1, 1 + steps)):
                 t0 = time.perf_counter()
-                gradient_descent(X[None], S0[None], 0.0, lr, np.array([0.0, float(n)]), optimizer=opt,
-                                 threads=threads)
+                gradient_descent(Problem(X[None], S0[None], threads=threads), Schedule(lr, np.array([0.0, float(n)])),
+                                 AdamOptions() if opt == "adam" else GDOptions())
                 best[i] = min(best[i], time.perf_counter() - t0)
         t[opt] = (best[1] - best[0]) / steps
-    op = _Streamed(X, r.c, "logistic", threads)
+    op = Streamed(X, r.c, "logistic", threads)
     w = np.append(S0, 0.0)[None]
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -147,11 +148,12 @@ def run(rep: Report, repeat: int = 3) -> dict:
              f"{R} realisations")
 
     def kernel(threads):
-        return lambda steps: gradient_descent(X, S0, 0.0, LR, np.array([0.0, float(steps)]), threads=threads)
+        return lambda steps: gradient_descent(Problem(X, S0, threads=threads),
+                                              Schedule(LR, np.array([0.0, float(steps)])))
 
     # correctness first: the threads give identical bits, and the kernel is GD
-    a = gradient_descent(X, S0, 0.0, LR, np.array([0.0, 50.0]), threads=1)
-    b = gradient_descent(X, S0, 0.0, LR, np.array([0.0, 50.0]), threads=2)
+    a = gradient_descent(Problem(X, S0, threads=1), Schedule(LR, np.array([0.0, 50.0])))
+    b = gradient_descent(Problem(X, S0, threads=2), Schedule(LR, np.array([0.0, 50.0])))
     same = np.array_equal(a.S, b.S) and np.array_equal(a.b, b.b)
     ref = naive_gd(X[:4], S0[:4], LR, 50)
     err = max(np.max(np.abs(a.S[r, -1] - s)) / np.max(np.abs(s)) for r, (s, _) in enumerate(ref))

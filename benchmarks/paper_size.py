@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from grokedge import model
 from grokedge.data import isotropic_vector
 from grokedge.seeds import streams
-from grokedge.train import checkpoint_epochs, train
+from grokedge.train import Problem, Schedule, checkpoint_epochs, train
 
 from ._util import Report, load_average
 from .kernel import memory_floor, run_streamed
@@ -74,7 +74,7 @@ def flow_run(args, log) -> int:
     logging.getLogger("grokedge.train").addHandler(Count())
     with threadpool_limits(limits=1):
         t1, c1 = time.perf_counter(), time.process_time()
-        tr = train(X[None], S0[None], 0.0, LR, epochs, solver="flow", threads=args.threads)
+        tr = train(Problem(X[None], S0[None], threads=args.threads), Schedule(LR, epochs), "flow")
         t_train, c_train = time.perf_counter() - t1, time.process_time() - c1
         floor, floor_cpu = memory_floor(X, args.threads, products=1, cpu=True)
         S, b = tr.S[0], tr.b[0]

@@ -38,7 +38,7 @@ import json, resource, sys, time
 import numpy as np, pandas, pyarrow  # loaded by every pipeline job (its base memory)
 from threadpoolctl import threadpool_limits
 from grokedge.data import realisation
-from grokedge.train import checkpoint_epochs, train
+from grokedge.train import Problem, Schedule, checkpoint_epochs, train
 """ + _PEAK_RSS + """
 N, d, R, horizon, threads = {N}, {d}, {R}, {horizon}, {threads}
 t0 = time.perf_counter()
@@ -46,7 +46,7 @@ reals = [realisation(N, d, 5.0, 100 + r) for r in range(R)]
 X = reals[0].X[None] if R == 1 else np.stack([r.X for r in reals])  # as grokedge.stages.train_block
 S0 = np.stack([r.S0 for r in reals])
 with threadpool_limits(1):
-    train(X, S0, 0.0, 0.01, checkpoint_epochs(horizon, 20), solver="flow", threads=threads)
+    train(Problem(X, S0, threads=threads), Schedule(0.01, checkpoint_epochs(horizon, 20)), "flow")
 print(json.dumps({{"wall": time.perf_counter() - t0,
                    "rss_mb": peak_rss_mb()}}))
 """

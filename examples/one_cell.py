@@ -44,7 +44,7 @@ def run(N: int, d: int, sigma: float, lr: float, horizon: float, realisations: i
         seed = realisation_seed(root_seed, DISTRIBUTION, N, d, r)  # as the workflow draws it
         real = data.realisation(N, d, sigma, seed)
         sep = separability.separable_from_origin(real.X)
-        traj = train.train(real.X[None], real.S0[None], 0.0, lr, epochs, solver="flow")
+        traj = train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(lr, epochs), "flow")
         cm = {k: v[0] for k, v in metrics.curve_metrics(real.X[None], traj.S, traj.b, sigma).items()}
         grok = metrics.grokking_time(epochs, cm, "gen_accuracy", threshold)
         row = {"realisation": r, "separable": sep, "grok_gen95": grok["time"], "censored": grok["censored"],

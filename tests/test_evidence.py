@@ -56,8 +56,9 @@ def test_gen_loss_closed_form_against_sampled_test_points(solver):
     epochs = np.array([0.0, 10.0, 100.0])
     L = fig15_powerlaw.gen_loss_curves(Z, S0, var, 0.01, epochs, solver)
     X = Z * np.sqrt(var)
-    tr = (train.gradient_descent(X, S0, 0.0, 0.01, epochs, rise_factor=np.inf) if solver == "gd"
-          else train.gradient_flow(X, S0, 0.0, 0.01, epochs, correction_epochs=0.0))
+    problem, schedule = train.Problem(X, S0), train.Schedule(0.01, epochs)
+    tr = (train.gradient_descent(problem, schedule, train.GDOptions(rise_factor=np.inf)) if solver == "gd"
+          else train.gradient_flow(problem, schedule, train.FlowOptions(correction_epochs=0.0)))
     test = np.random.default_rng(5).standard_normal((200_000, d)) * np.sqrt(var)
     for r in range(R):
         for k in range(len(epochs)):

@@ -7,7 +7,7 @@ from grokedge import metrics
 from grokedge.data import realisation
 from grokedge.seeds import realisation_seed
 from grokedge.separability import separable_from_origin
-from grokedge.train import checkpoint_epochs, train
+from grokedge.train import Problem, Schedule, checkpoint_epochs, train
 
 SIGMA, LR, N, R = 5.0, 0.01, 400, 8
 
@@ -17,7 +17,7 @@ def _run(lam):
     reals = [realisation(N, d, SIGMA, realisation_seed(2025, "gaussian", N, d, r)) for r in range(R)]
     X = np.stack([r.X for r in reals])
     epochs = checkpoint_epochs(1e10, 10)
-    tr = train(X, np.stack([r.S0 for r in reals]), 0.0, LR, epochs, solver="flow")
+    tr = train(Problem(X, np.stack([r.S0 for r in reals])), Schedule(LR, epochs), "flow")
     return X, epochs, metrics.curve_metrics(X, tr.S, tr.b, SIGMA)
 
 

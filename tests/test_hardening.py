@@ -386,8 +386,8 @@ def _curves(out):
 def alone(params: dict, real: data.Realisation, first: int) -> dict:
     """Train one realisation by itself and compute its curves."""
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
-    traj = train.train(real.X[None], real.S0[None], params["b0"], params["lr"], epochs, solver=params["solver"],
-                       first_realisation=first, c=real.c[None])
+    problem = train.Problem(real.X[None], real.S0[None], params["b0"], c=real.c[None], first_realisation=first)
+    traj = train.train(problem, train.Schedule(params["lr"], epochs), params["solver"])
     cm = metrics.curve_metrics(real.X[None], traj.S, traj.b, params["sigma"], None, c=real.c[None],
                                bias_noise=params["bias_noise"])
     return {"epoch": epochs, "b": traj.b[0]} | {k: v[0] for k, v in cm.items()}

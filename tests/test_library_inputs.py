@@ -25,18 +25,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def one():
     real = data.realisation(40, 4, 5.0, 1)
     epochs = train.checkpoint_epochs(1e3, 5)
-    traj = train.train(real.X[None], real.S0[None], 0.0, 0.01, epochs)
+    traj = train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(0.01, epochs))
     return real, epochs, traj
 
 
 def test_train_wants_a_batch_axis_and_says_so(one):
     real, epochs, _ = one
     with pytest.raises(ValueError, match=r"X must have shape \(R, N, d\).*got \(40, 4\).*X\[None\]"):
-        train.train(real.X, real.S0, 0.0, 0.01, epochs)
+        train.train(train.Problem(real.X, real.S0), train.Schedule(0.01, epochs))
     with pytest.raises(ValueError, match=r"S0 must have shape \(R, d\) = \(1, 4\), got \(4, 4\)"):
-        train.train(real.X[None], np.zeros((4, 4)), 0.0, 0.01, epochs)
+        train.train(train.Problem(real.X[None], np.zeros((4, 4))), train.Schedule(0.01, epochs))
     with pytest.raises(ValueError, match=r"b0 must be a number or one per realisation \(1,\), got shape \(3,\)"):
-        train.train(real.X[None], real.S0[None], np.zeros(3), 0.01, epochs)
+        train.train(train.Problem(real.X[None], real.S0[None], np.zeros(3)), train.Schedule(0.01, epochs))
 
 
 @pytest.mark.parametrize("lr", [0.0, -0.01, float("nan"), float("inf")])
@@ -44,7 +44,7 @@ def test_train_wants_a_batch_axis_and_says_so(one):
 def test_learning_rate_must_be_positive(one, lr, solver):
     real, epochs, _ = one
     with pytest.raises(ValueError, match=rf"lr must be a positive finite number, got {lr}"):
-        train.train(real.X[None], real.S0[None], 0.0, lr, epochs, solver=solver)
+        train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(lr, epochs), solver)
 
 
 @pytest.mark.parametrize("epochs,match", [
@@ -56,7 +56,7 @@ def test_learning_rate_must_be_positive(one, lr, solver):
 def test_epochs_are_checked(one, epochs, match):
     real, _, _ = one
     with pytest.raises(ValueError, match=match):
-        train.train(real.X[None], real.S0[None], 0.0, 0.01, np.array(epochs), solver="gd")
+        train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(0.01, np.array(epochs)), "gd")
 
 
 @pytest.mark.parametrize("horizon,per_decade,match", [
@@ -141,11 +141,9 @@ def test_first_step_loss_against_one_gd_step():
 
 
 def test_plan_check_uses_the_training_stages_divergence_factor():
-    import inspect
-
     from grokedge.config import RISE_FACTOR
 
-    assert inspect.signature(train.gradient_descent).parameters["rise_factor"].default == RISE_FACTOR
+    assert train.GDOptions().rise_factor == RISE_FACTOR
 
 
 # -- the example script -------------------------------------------------------------------------------------------
@@ -200,3 +198,11 @@ def test_report_captions_render_without_errors(preset):
                                                               "warning_stream": False})
         assert "system-message" not in out["body"], (rst.name, out["body"])
 
+
+
+def test_an_option_of_another_solver_is_refused_naming_the_solvers_options():
+    real = data.realisation(40, 8, 5.0, 0)
+    problem, schedule = train.Problem(real.X[None], real.S0[None]), train.Schedule(0.01, np.array([0.0, 5.0]))
+    with pytest.raises(ValueError, match=r"solver 'gd' has no option betas; its options are \['rise_factor'\]"):
+        train.train(problem, schedule, "gd", betas=(0.9, 0.99))
+    assert train.train(problem, schedule, "adam", betas=(0.9, 0.99)).S.shape == (1, 2, 8)

@@ -48,7 +48,7 @@ def test_gd_kernel_with_exponential_loss_is_plain_gd():
     rng = np.random.default_rng(2)
     X = 2 * rng.standard_normal((3, 30, 5))
     S0 = 0.1 * rng.standard_normal((3, 5))
-    traj = train.gradient_descent(X, S0, 0.0, 0.01, np.array([0, 5]), loss="exponential")
+    traj = train.gradient_descent(train.Problem(X, S0, loss="exponential"), train.Schedule(0.01, np.array([0, 5])))
     for r in range(3):
         S, b = S0[r].copy(), 0.0
         for _ in range(5):
@@ -63,8 +63,8 @@ def test_flow_follows_gd_for_the_exponential_loss():
     X = rng.standard_normal((1, 60, 20))
     S0 = 0.1 * rng.standard_normal((1, 20))
     epochs = np.array([0.0, 10, 100, 1000])
-    gd = train.train(X, S0, 0.0, 0.01, epochs, solver="gd", loss="exponential")
-    fl = train.train(X, S0, 0.0, 0.01, epochs, solver="flow", loss="exponential")
+    gd = train.train(train.Problem(X, S0, loss="exponential"), train.Schedule(0.01, epochs), "gd")
+    fl = train.train(train.Problem(X, S0, loss="exponential"), train.Schedule(0.01, epochs), "flow")
     np.testing.assert_allclose(fl.b, gd.b, rtol=1e-3)
     np.testing.assert_allclose(np.linalg.norm(fl.S, axis=-1), np.linalg.norm(gd.S, axis=-1), rtol=1e-3)
 
@@ -275,8 +275,8 @@ def test_adam_matches_torch():
     rng = np.random.default_rng(9)
     X = rng.standard_normal((1, 50, 8))
     S0 = 0.1 * rng.standard_normal((1, 8))
-    ours = train.gradient_descent(X, S0, 0.0, 1e-3, np.arange(21), optimizer="adam", betas=(0.9, 0.999),
-                                  adam_eps=1e-8)
+    ours = train.gradient_descent(train.Problem(X, S0), train.Schedule(1e-3, np.arange(21)),
+                                  train.AdamOptions(betas=(0.9, 0.999), eps=1e-8))
     w = torch.tensor(np.append(S0[0], 0.0), dtype=torch.float64, requires_grad=True)
     U = torch.tensor(np.column_stack([X[0], np.ones(50)]), dtype=torch.float64)
     opt = torch.optim.Adam([w], lr=1e-3, betas=(0.9, 0.999), eps=1e-8)

@@ -6,7 +6,8 @@ import pytest
 from grokedge import model
 from grokedge.data import realisation
 from grokedge.separability import inseparable_limit, margin_limit_accuracy, max_margin, separable_from_origin
-from grokedge.train import TrainingDiverged, checkpoint_epochs, gradient_descent, train
+from grokedge.solvers import flow, operators
+from grokedge.train import Problem, Schedule, TrainingDiverged, checkpoint_epochs, gradient_descent, train
 
 SIGMA, LR, N = 5.0, 0.01, 400
 
@@ -28,8 +29,8 @@ def test_flow_agrees_with_gd_to_1e5_epochs(lam):
     """Issue #4's agreement: |dA_gen|, |d train acc| <= 1e-3; relative dL_gen, d|S|, db <= 1e-3, every checkpoint."""
     X, S0 = _block(lam, [11, 12] if lam < 0.1 else [11])  # one near-critical set: 1e5 GD steps take ~15 s
     epochs = checkpoint_epochs(1e5, 10)
-    gd = train(X, S0, 0.0, LR, epochs, solver="gd")
-    fl = train(X, S0, 0.0, LR, epochs, solver="flow")
+    gd = train(Problem(X, S0), Schedule(LR, epochs), "gd")
+    fl = train(Problem(X, S0), Schedule(LR, epochs), "flow")
     og, of = _observables(gd), _observables(fl)
     assert np.max(np.abs(og["gen_acc"] - of["gen_acc"])) <= 1e-3
     tr = lambda t: (np.matmul(X, np.swapaxes(t.S, 1, 2)) + t.b[:, None, :] <= 0).mean(axis=1)  # noqa: E731
@@ -46,8 +47,8 @@ def test_stopping_the_correction_at_1e4_epochs_is_negligible_to_1e9(lam):
     the states differ by O(1e-6) (its remaining effect is ~1/E of its early one), far below GD agreement."""
     X, S0 = _block(lam, [31, 32])
     epochs = checkpoint_epochs(1e9, 5)
-    switched = train(X, S0, 0.0, LR, epochs, solver="flow")
-    always = train(X, S0, 0.0, LR, epochs, solver="flow", correction_epochs=np.inf)
+    switched = train(Problem(X, S0), Schedule(LR, epochs), "flow")
+    always = train(Problem(X, S0), Schedule(LR, epochs), "flow", correction_epochs=np.inf)
     nz = epochs > 0
     s = np.linalg.norm(always.S, axis=-1)
     assert np.max(np.linalg.norm(switched.S - always.S, axis=-1) / s) <= 1e-4
@@ -59,17 +60,15 @@ def test_stopping_the_correction_at_1e4_epochs_is_negligible_to_1e9(lam):
 def test_flow_groups_cover_the_block_and_agree_with_one_system(monkeypatch):
     """Integrating a block in groups gives the same states as one system, to the solver tolerance (rtol 1e-5
     per step: 1e-4 over the run)."""
-    from grokedge import train as train_mod
-
     X, S0 = _block(0.48, [41, 42, 43])
     epochs = checkpoint_epochs(1e6, 5)
     grouped_bytes = 8 * N * (X.shape[2] + 1)  # one realisation per group
-    monkeypatch.setattr(train_mod, "FLOW_GROUP_BYTES", grouped_bytes)
-    assert train_mod.flow_groups(3, N, X.shape[2]) == [(0, 1), (1, 2), (2, 3)]
-    grouped = train(X, S0, 0.0, LR, epochs, solver="flow")
-    monkeypatch.setattr(train_mod, "FLOW_GROUP_BYTES", 3 * grouped_bytes)
-    assert train_mod.flow_groups(3, N, X.shape[2]) == [(0, 3)]
-    joint = train(X, S0, 0.0, LR, epochs, solver="flow")
+    monkeypatch.setattr(flow, "FLOW_GROUP_BYTES", grouped_bytes)
+    assert flow.flow_groups(3, N, X.shape[2]) == [(0, 1), (1, 2), (2, 3)]
+    grouped = train(Problem(X, S0), Schedule(LR, epochs), "flow")
+    monkeypatch.setattr(flow, "FLOW_GROUP_BYTES", 3 * grouped_bytes)
+    assert flow.flow_groups(3, N, X.shape[2]) == [(0, 3)]
+    joint = train(Problem(X, S0), Schedule(LR, epochs), "flow")
     assert np.max(np.abs(grouped.S - joint.S)) <= 1e-4 * np.max(np.abs(joint.S))
     assert np.max(np.abs(grouped.b - joint.b)) <= 1e-4 * np.max(np.abs(joint.b))
     assert not np.array_equal(grouped.b, joint.b)  # different systems, different (tolerance-level) steps
@@ -79,8 +78,8 @@ def test_plain_flow_is_the_small_eta_limit():
     """Without the O(eta) correction and warm-up the flow still tracks GD, to O(eta lambda_max) only."""
     X, S0 = _block(0.3, [3])
     epochs = checkpoint_epochs(1e3, 5)
-    gd = train(X, S0, 0.0, LR, epochs, solver="gd")
-    plain = train(X, S0, 0.0, LR, epochs, solver="flow", gd_warmup=0, correction_epochs=0)
+    gd = train(Problem(X, S0), Schedule(LR, epochs), "gd")
+    plain = train(Problem(X, S0), Schedule(LR, epochs), "flow", gd_warmup=0, correction_epochs=0)
     rel = np.abs(plain.b[:, 1:] - gd.b[:, 1:]) / np.abs(gd.b[:, 1:])
     assert 1e-4 < rel.max() < 5e-2  # visibly first order in eta, yet close
 
@@ -88,7 +87,7 @@ def test_plain_flow_is_the_small_eta_limit():
 def test_inseparable_b_falls_like_log_t_and_s_converges_to_s_inf():
     X, S0 = _block(0.3, [21, 22, 23])
     epochs = checkpoint_epochs(1e12, 4)
-    tr = train(X, S0, 0.0, LR, epochs, solver="flow")
+    tr = train(Problem(X, S0), Schedule(LR, epochs), "flow")
     for r in range(len(X)):
         assert not separable_from_origin(X[r])
         lim = inseparable_limit(X[r])
@@ -110,7 +109,7 @@ def test_separable_accuracy_approaches_margin_prediction():
     X, S0 = _block(0.8, [31, 32], N=100, sigma=1.0)
     lr = 0.1
     epochs = checkpoint_epochs(1e14, 1)
-    tr = train(X, S0, 0.0, lr, epochs, solver="flow")
+    tr = train(Problem(X, S0), Schedule(lr, epochs), "flow")
     late = epochs >= 1e4
     for r in range(len(X)):
         M = max_margin(X[r]).margin
@@ -130,7 +129,7 @@ def test_separable_accuracy_approaches_margin_prediction():
 def test_divergent_learning_rate_stops_with_a_clear_error():
     X, S0 = _block(0.3, [5])
     with pytest.raises(TrainingDiverged, match=r"realisation 7: .*epoch \d+"):
-        gradient_descent(X, S0, 0.0, 50.0, checkpoint_epochs(100, 5), first_realisation=7)
+        gradient_descent(Problem(X, S0, first_realisation=7), Schedule(50.0, checkpoint_epochs(100, 5)))
 
 
 def test_checkpoints_are_log_spaced_integers_ending_at_horizon():
@@ -148,11 +147,11 @@ def test_noisy_bias_flow_agrees_with_gd_and_gradient_is_exact():
     r = make(60, 24, 5.0, 99, bias_noise=0.5)
     X, S0, c = r.X[None], r.S0[None], r.c[None]
     epochs = checkpoint_epochs(1e4, 5)
-    gd = train(X, S0, 0.0, 0.004, epochs, solver="gd", c=c)
-    fl = train(X, S0, 0.0, 0.004, epochs, solver="flow", c=c)
+    gd = train(Problem(X, S0, c=c), Schedule(0.004, epochs), "gd")
+    fl = train(Problem(X, S0, c=c), Schedule(0.004, epochs), "flow")
     assert np.max(np.abs(gd.b[0, 1:] - fl.b[0, 1:]) / np.abs(gd.b[0, 1:])) < 1e-3
     # one GD step from b = 0 moves b by -lr * mean(expit(S0.x) * c)
-    one = gradient_descent(X, S0, 0.0, 0.004, np.array([0.0, 1.0]), c=c)
+    one = gradient_descent(Problem(X, S0, c=c), Schedule(0.004, np.array([0.0, 1.0])))
     p = 1 / (1 + np.exp(-(r.X @ r.S0)))
     assert one.b[0, 1] == pytest.approx(-0.004 * np.mean(p * r.c), rel=1e-12)
 
@@ -161,24 +160,23 @@ def test_streamed_operator_matches_the_batched_one_and_float32_storage_is_below_
     """The row-streamed gradient (no bias-column copy, threads over row blocks) equals the batched one to
     rounding, with and without the O(eta) correction; X stored in float32 (products in float64) moves the
     trajectory by far less than the 1e-3 agreement bound with GD."""
-    from grokedge import train as train_mod
     from grokedge.data import realisation as make
 
     r = make(300, 144, SIGMA, 7, bias_noise=0.3)
     w = np.concatenate([r.S0 * 5, [-0.7]])[None]
-    batched = train_mod._Batched(r.X[None], r.c[None], "logistic")
-    monkeypatch.setattr(train_mod, "_STREAM_BLOCK_BYTES", 8 * 144 * 7)  # 7 rows a block: many blocks
+    batched = operators.Batched(r.X[None], r.c[None], "logistic")
+    monkeypatch.setattr(operators, "_STREAM_BLOCK_BYTES", 8 * 144 * 7)  # 7 rows a block: many blocks
     for threads in (1, 2):
-        op = train_mod._Streamed(r.X, r.c, "logistic", threads)
+        op = operators.Streamed(r.X, r.c, "logistic", threads)
         for half_eta in (0.0, 0.005):
             assert np.allclose(op.grad(w, half_eta), batched.grad(w, half_eta), rtol=1e-12, atol=1e-15)
         op.close()
     X, S0 = _block(0.48, [51])
     epochs = checkpoint_epochs(1e6, 5)
-    f64 = train(X, S0, 0.0, LR, epochs, solver="flow")
-    monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)  # every realisation streamed, GD warm-up included
-    streamed = train(X, S0, 0.0, LR, epochs, solver="flow", threads=2)
-    f32 = train(X.astype(np.float32), S0, 0.0, LR, epochs, solver="flow")
+    f64 = train(Problem(X, S0), Schedule(LR, epochs), "flow")
+    monkeypatch.setattr(operators, "STREAM_MIN_BYTES", 0)  # every realisation streamed, GD warm-up included
+    streamed = train(Problem(X, S0, threads=2), Schedule(LR, epochs), "flow")
+    f32 = train(Problem(X.astype(np.float32), S0), Schedule(LR, epochs), "flow")
     nz = epochs > 0
     for other, bound in ((streamed, 1e-4), (f32, 1e-4)):
         assert np.max(np.abs(other.b[:, nz] - f64.b[:, nz]) / np.abs(f64.b[:, nz])) <= bound
@@ -188,13 +186,11 @@ def test_streamed_operator_matches_the_batched_one_and_float32_storage_is_below_
 
 def test_streamed_flow_agrees_with_gd(monkeypatch):
     """The streamed path (as for paper-size data) against step-by-step GD, at the tolerances above."""
-    from grokedge import train as train_mod
-
     X, S0 = _block(0.48, [61])
     epochs = checkpoint_epochs(2e4, 10)
-    gd = train(X, S0, 0.0, LR, epochs, solver="gd")
-    monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)
-    fl = train(X, S0, 0.0, LR, epochs, solver="flow", threads=2)
+    gd = train(Problem(X, S0), Schedule(LR, epochs), "gd")
+    monkeypatch.setattr(operators, "STREAM_MIN_BYTES", 0)
+    fl = train(Problem(X, S0, threads=2), Schedule(LR, epochs), "flow")
     og, of = _observables(gd), _observables(fl)
     nz = epochs > 0
     assert np.max(np.abs(og["gen_acc"] - of["gen_acc"])) <= 1e-3
@@ -206,7 +202,7 @@ def test_flow_log_names_realisations_and_absolute_epochs_of_the_horizon(caplog):
     """After the GD warm-up the flow's log counts epochs of the whole run, up to the true horizon."""
     X, S0 = _block(0.3, [5])
     with caplog.at_level("INFO", logger="grokedge.train"):
-        train(X, S0, 0.0, LR, checkpoint_epochs(1e5, 5), solver="flow", first_realisation=3)
+        train(Problem(X, S0, first_realisation=3), Schedule(LR, checkpoint_epochs(1e5, 5)), "flow")
     text = caplog.text
     assert "realisation 3: flow reached epoch 1e+05 of 1e+05" in text
     assert "9.99e+04" not in text
@@ -218,15 +214,15 @@ def test_unknown_flow_loss_is_refused():
     from grokedge.train import gradient_flow
 
     with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of"):
-        gradient_flow(X, S0, 0.0, LR, np.array([0.0, 10.0]), loss="hinge")
+        gradient_flow(Problem(X, S0, loss="hinge"), Schedule(LR, np.array([0.0, 10.0])))
 
 
-# -- the RKS3 tableau (grokedge.train): order, stability, embedded estimate, convergence -------------------------
+# -- the RKS3 tableau (grokedge.solvers.stabilised): order, stability, embedded estimate, convergence ------------
 
 def test_rks3_tableau_is_third_order_with_a_second_order_estimate():
-    from grokedge.train import RKS3_A as A
-    from grokedge.train import RKS3_B as b
-    from grokedge.train import RKS3_E as e
+    from grokedge.solvers.stabilised import RKS3_A as A
+    from grokedge.solvers.stabilised import RKS3_B as b
+    from grokedge.solvers.stabilised import RKS3_E as e
 
     c = A.sum(axis=1)
     assert np.allclose(np.triu(A), 0.0)  # explicit
@@ -238,9 +234,9 @@ def test_rks3_tableau_is_third_order_with_a_second_order_estimate():
 
 
 def test_rks3_is_stable_on_its_interval_stage_by_stage():
-    from grokedge.train import RKS3_A as A
-    from grokedge.train import RKS3_B as b
-    from grokedge.train import RKS3_BETA
+    from grokedge.solvers.stabilised import RKS3_A as A
+    from grokedge.solvers.stabilised import RKS3_B as b
+    from grokedge.solvers.stabilised import RKS3_BETA
 
     z = np.linspace(-RKS3_BETA, 0.0, 4001)
     n = len(b)
@@ -258,7 +254,7 @@ def test_rks3_is_stable_on_its_interval_stage_by_stage():
 def test_rks3_converges_on_a_stiff_linear_system():
     from scipy.linalg import expm
 
-    from grokedge.train import _rks3
+    from grokedge.solvers.stabilised import ErrorNorm, rks3
 
     rng = np.random.default_rng(0)
     Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
@@ -268,7 +264,7 @@ def test_rks3_converges_on_a_stiff_linear_system():
     exact = np.array([expm(-t * H) @ y0 for t in t_out])
     errs = []
     for rtol in (1e-4, 1e-6, 1e-8):
-        ys, nfev = _rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)
+        ys, nfev = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))
         errs.append(np.abs(ys - exact).max() / np.abs(y0).max())
     assert errs[0] < 1e-2 and errs[2] < 1e-6
     assert errs[2] < errs[1] < errs[0]
@@ -281,7 +277,7 @@ def test_rks3_with_a_held_slow_term_converges_like_the_full_right_hand_side():
     9e-6 and 1.5e-6 at rtol 1e-4 and 1e-6; leaving the term out errs by 1.4e-4)."""
     from scipy.linalg import expm
 
-    from grokedge.train import _rks3
+    from grokedge.solvers.stabilised import ErrorNorm, rks3
 
     rng = np.random.default_rng(1)
     Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
@@ -297,12 +293,12 @@ def test_rks3_with_a_held_slow_term_converges_like_the_full_right_hand_side():
         return eps * H @ fy
 
     for rtol in (1e-4, 1e-6):
-        full, nfull = _rks3(lambda t, y: -(H + eps * H @ H) @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)
+        full, nfull = rks3(lambda t, y: -(H + eps * H @ H) @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))
         calls["slow"] = 0
-        held, nheld = _rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3, slow=slow)
+        held, nheld = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3), slow=slow)
         err_full = np.abs(full - exact).max() / np.abs(y0).max()
         err_held = np.abs(held - exact).max() / np.abs(y0).max()
         assert err_held < max(3 * err_full, 10 * rtol)
-        without = _rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, rtol, rtol * 1e-3)[0]
+        without = rks3(lambda t, y: -H @ y, 0.0, 10.0, y0, t_out, ErrorNorm(rtol, rtol * 1e-3))[0]
         assert err_held < 0.1 * np.abs(without - exact).max() / np.abs(y0).max()
         assert calls["slow"] < 0.3 * nfull  # one slow evaluation per step (plus rejections), not five

@@ -1,13 +1,42 @@
-"""The cost model of a train job (grokedge.resources): consistency with the solver and the memory refusal."""
+"""The cost model of a train job (grokedge.resources): the solvers' shares of it and the memory refusal."""
 
 import pytest
 
-from grokedge import resources, train
+from grokedge import resources, solvers
+from grokedge.solvers.base import Solver
 
 
-def test_constants_follow_the_solver():
-    assert resources.STREAM_MIN_BYTES == train.STREAM_MIN_BYTES
-    assert resources.GROUP_BYTES == train.FLOW_GROUP_BYTES
+def test_the_cost_model_asks_the_solver_so_a_new_solver_is_one_registry_entry(monkeypatch):
+    """A solver registered under a new name is costed by its own train_seconds and copy_elements, with the
+    job the cost model describes (streamed or not), and an unknown name is refused naming the known ones."""
+
+    class Probe(Solver):
+        name, Options, threads = "probe", dict, 3
+        seen = []
+
+        def copy_elements(self, job):
+            self.seen.append(job)
+            return 2**20 / 8 * 10  # 10 MiB
+
+        def train_seconds(self, job, grad_s):
+            return 1e6 * grad_s  # a million gradients
+
+    monkeypatch.setitem(solvers.SOLVERS, "probe", Probe())
+    kw = dict(N=400, d=192, realisations=4, horizon=1e3)
+    assert resources.mem_mb(**kw, solver="probe") - resources.mem_mb(**kw, solver="flow") == pytest.approx(10.0)
+    assert Probe.seen[-1] == solvers.Job(400, 192, 4, 1e3, streamed=False)
+    resources.mem_mb(**kw, solver="probe", float32=True)
+    assert Probe.seen[-1].streamed
+    gd_per_epoch = resources.runtime_s(**kw | {"horizon": 2e3}, solver="gd") - resources.runtime_s(**kw, solver="gd")
+    # GD: one gradient per epoch, so the probe's 1e6 gradients cost 1e3 times GD's 1e3 epochs
+    assert resources.runtime_s(**kw, solver="probe") - 1.5 == pytest.approx(1e6 / 1e3 * gd_per_epoch, rel=1e-3)
+    assert solvers.get("probe").threads == 3
+    with pytest.raises(ValueError, match=r"unknown solver 'sgd'; expected one of \('gd', 'adam', 'flow', 'probe'\)"):
+        resources.runtime_s(**kw, solver="sgd")
+
+
+def test_gd_and_adam_ask_for_two_threads_and_the_flow_for_one():
+    assert [solvers.get(s).threads for s in ("gd", "adam", "flow")] == [2, 2, 1]
 
 
 def test_a_job_too_big_for_the_machine_is_refused_with_cell_and_size():
@@ -63,3 +92,13 @@ def test_streamed_gd_and_adam_hold_one_copy_of_the_data():
     big = dict(N=40000, d=19200, realisations=1, threads=2)
     assert resources.runtime_s(**big, solver="adam", horizon=3e4) > 10 * resources.runtime_s(**big, solver="flow",
                                                                                               horizon=5e5)
+
+
+def test_the_config_schema_offers_exactly_the_registered_solvers():
+    """A solver is added by its module and its registry entry; the schema's enum must name the same solvers."""
+    import importlib.resources
+
+    import yaml
+
+    schema = yaml.safe_load((importlib.resources.files("grokedge") / "schemas" / "config.schema.yaml").read_text())
+    assert schema["$defs"]["experiment"]["properties"]["solver"]["enum"] == list(solvers.SOLVERS)

@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from grokedge import train as train_mod
 from grokedge.data import realisation
-from grokedge.train import TrainingDiverged, checkpoint_epochs, gradient_descent, train
+from grokedge.solvers import descent, operators
+from grokedge.train import (
+    AdamOptions,
+    GDOptions,
+    Problem,
+    Schedule,
+    TrainingDiverged,
+    checkpoint_epochs,
+    gradient_descent,
+    train,
+)
+
+OPTIONS = {"gd": GDOptions(), "adam": AdamOptions()}
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +36,9 @@ def _block(N, d, seeds, sigma=5.0, bias_noise=0.0):
 @pytest.fixture(params=["batched", "resident", "streamed"])
 def kernel(request, monkeypatch):
     """Run a test under each GD kernel (the streamed one of large data too), whatever the problem size."""
-    monkeypatch.setattr(train_mod, "_RESIDENT_MIN_ELEMENTS", 10**12 if request.param == "batched" else 0)
+    monkeypatch.setattr(descent, "_RESIDENT_MIN_ELEMENTS", 10**12 if request.param == "batched" else 0)
     if request.param == "streamed":
-        monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)
+        monkeypatch.setattr(operators, "STREAM_MIN_BYTES", 0)
     return request.param
 
 
@@ -42,27 +53,28 @@ def test_threads_are_bitwise_identical(optimizer, N, d):
     X, S0, _ = _block(N, d, range(5))
     epochs = checkpoint_epochs(300, 5)
     lr = 0.01 if optimizer == "gd" else 1e-3
-    one = gradient_descent(X, S0, 0.0, lr, epochs, optimizer=optimizer)
+    one = gradient_descent(Problem(X, S0), Schedule(lr, epochs), OPTIONS[optimizer])
     for threads in (2, 3, 8):  # 5 realisations: uneven chunks, and more threads than realisations
-        _same(one, gradient_descent(X, S0, 0.0, lr, epochs, optimizer=optimizer, threads=threads))
-    _same(one, train(X, S0, 0.0, lr, epochs, solver=optimizer, threads=2))
+        _same(one, gradient_descent(Problem(X, S0, threads=threads), Schedule(lr, epochs), OPTIONS[optimizer]))
+    _same(one, train(Problem(X, S0, threads=2), Schedule(lr, epochs), optimizer))
 
 
 def test_threads_bitwise_with_noisy_bias_feature():
     X, S0, c = _block(400, 64, range(4), bias_noise=0.5)
     epochs = checkpoint_epochs(200, 5)
-    _same(gradient_descent(X, S0, 0.0, 0.01, epochs, c=c), gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2))
+    schedule = Schedule(0.01, epochs)
+    _same(gradient_descent(Problem(X, S0, c=c), schedule), gradient_descent(Problem(X, S0, c=c, threads=2), schedule))
 
 
 def test_flow_warmup_is_bitwise_identical_with_threads():
     """The flow solver's GD warm-up runs on the threads; the flow then starts from the identical state."""
     X, S0, _ = _block(400, 120, range(4))
     epochs = checkpoint_epochs(1e3, 10)
-    one = train(X, S0, 0.0, 0.01, epochs, solver="flow", threads=1)
-    two = train(X, S0, 0.0, 0.01, epochs, solver="flow", threads=2)
+    one = train(Problem(X, S0, threads=1), Schedule(0.01, epochs), "flow")
+    two = train(Problem(X, S0, threads=2), Schedule(0.01, epochs), "flow")
     _same(one, two)
     early = epochs <= 100  # the warm-up checkpoints are plain GD, also with threads
-    gd = gradient_descent(X, S0, 0.0, 0.01, epochs[early], threads=2)
+    gd = gradient_descent(Problem(X, S0, threads=2), Schedule(0.01, epochs[early]))
     assert np.array_equal(two.S[:, early], gd.S) and np.array_equal(two.b[:, early], gd.b)
 
 
@@ -70,9 +82,9 @@ def test_kernel_choice_does_not_change_results(monkeypatch):
     """The cache-resident per-realisation and the batched step-by-step kernel run the same gemv: identical bits."""
     X, S0, c = _block(400, 48, range(3), bias_noise=0.3)
     epochs = checkpoint_epochs(100, 5)
-    resident = gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2)
-    monkeypatch.setattr(train_mod, "_RESIDENT_MIN_ELEMENTS", 10**12)
-    _same(resident, gradient_descent(X, S0, 0.0, 0.01, epochs, c=c, threads=2))
+    resident = gradient_descent(Problem(X, S0, c=c, threads=2), Schedule(0.01, epochs))
+    monkeypatch.setattr(descent, "_RESIDENT_MIN_ELEMENTS", 10**12)
+    _same(resident, gradient_descent(Problem(X, S0, c=c, threads=2), Schedule(0.01, epochs)))
 
 
 def test_divergence_in_second_chunk_names_the_global_realisation(kernel):
@@ -82,7 +94,7 @@ def test_divergence_in_second_chunk_names_the_global_realisation(kernel):
     messages = []
     for threads in (1, 2, 4):
         with pytest.raises(TrainingDiverged, match=r"^realisation 10: training loss rose .* by epoch 1:") as exc:
-            gradient_descent(X, S0, 0.0, 0.05, epochs, first_realisation=7, threads=threads)
+            gradient_descent(Problem(X, S0, first_realisation=7, threads=threads), Schedule(0.05, epochs))
         messages.append(str(exc.value))
     assert len(set(messages)) == 1
 
@@ -96,16 +108,16 @@ def test_first_failure_of_a_single_pass_wins_across_chunks(kernel):
     X[4, 0, 0] = np.nan
     epochs = checkpoint_epochs(300, 10)
     with pytest.raises(TrainingDiverged) as ref:
-        gradient_descent(X, S0, 0.0, 0.05, epochs)
+        gradient_descent(Problem(X, S0), Schedule(0.05, epochs))
     assert str(ref.value) == "realisation 4: non-finite weights at epoch 1"
     for threads in (2, 3, 6):
         with pytest.raises(TrainingDiverged) as exc:
-            gradient_descent(X, S0, 0.0, 0.05, epochs, threads=threads)
+            gradient_descent(Problem(X, S0, threads=threads), Schedule(0.05, epochs))
         assert str(exc.value) == str(ref.value)
     X[4, 0, 0] = 1.0  # only the rising loss is left
     for threads in (1, 2, 6):
         with pytest.raises(TrainingDiverged, match=r"^realisation 1: training loss rose"):
-            gradient_descent(X, S0, 0.0, 0.05, epochs, threads=threads)
+            gradient_descent(Problem(X, S0, threads=threads), Schedule(0.05, epochs))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the NaN reaches the loss
@@ -113,13 +125,13 @@ def test_non_finite_weights_reported_by_the_right_chunk(kernel):
     X, S0, _ = _block(60, 20, range(4))
     X[2, 0, 0] = np.nan
     with pytest.raises(TrainingDiverged, match=r"^realisation 2: non-finite weights at epoch 1$"):
-        gradient_descent(X, S0, 0.0, 0.01, np.array([0.0, 1.0, 5.0]), threads=2)
+        gradient_descent(Problem(X, S0, threads=2), Schedule(0.01, np.array([0.0, 1.0, 5.0])))
 
 
 def test_threads_must_be_positive():
     X, S0, _ = _block(40, 8, range(2))
     with pytest.raises(ValueError, match="threads"):
-        gradient_descent(X, S0, 0.0, 0.01, np.array([0.0, 1.0]), threads=0)
+        gradient_descent(Problem(X, S0, threads=0), Schedule(0.01, np.array([0.0, 1.0])))
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "adam"])
@@ -130,17 +142,17 @@ def test_streamed_descent_is_the_kernel_to_rounding_and_bitwise_independent_of_t
     them by ~1e-7 (bound 1e-6)."""
     X, S0, c = _block(300, 100, range(3), bias_noise=0.3)
     epochs = checkpoint_epochs(300, 5)
-    lr = 0.01 if optimizer == "gd" else 1e-3
-    copied = gradient_descent(X, S0, 0.1, lr, epochs, optimizer=optimizer, c=c)
-    monkeypatch.setattr(train_mod, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(train_mod, "_STREAM_BLOCK_BYTES", 8 * 100 * 7)  # 7 rows a block: many blocks and chunks
-    streamed = gradient_descent(X, S0, 0.1, lr, epochs, optimizer=optimizer, c=c)
+    schedule = Schedule(0.01 if optimizer == "gd" else 1e-3, epochs)
+    copied = gradient_descent(Problem(X, S0, 0.1, c=c), schedule, OPTIONS[optimizer])
+    monkeypatch.setattr(operators, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(operators, "_STREAM_BLOCK_BYTES", 8 * 100 * 7)  # 7 rows a block: many blocks and chunks
+    streamed = gradient_descent(Problem(X, S0, 0.1, c=c), schedule, OPTIONS[optimizer])
     scale = np.max(np.abs(copied.S), axis=-1, keepdims=True)
     assert np.max(np.abs(streamed.S - copied.S) / scale) <= 1e-12
     assert np.max(np.abs(streamed.b - copied.b)) <= 1e-12 * np.max(np.abs(copied.b))
     assert not np.array_equal(streamed.S, copied.S)  # a different summation order: it is the other path
     for threads in (2, 3, 16):
-        _same(streamed, gradient_descent(X, S0, 0.1, lr, epochs, optimizer=optimizer, c=c, threads=threads))
-    f32 = gradient_descent(X.astype(np.float32), S0, 0.1, lr, epochs, optimizer=optimizer, c=c, threads=2)
+        _same(streamed, gradient_descent(Problem(X, S0, 0.1, c=c, threads=threads), schedule, OPTIONS[optimizer]))
+    f32 = gradient_descent(Problem(X.astype(np.float32), S0, 0.1, c=c, threads=2), schedule, OPTIONS[optimizer])
     assert np.max(np.abs(f32.S - copied.S) / scale) <= 1e-6
     assert np.max(np.abs(f32.b - copied.b)) <= 1e-6 * np.max(np.abs(copied.b))

@@ -20,6 +20,7 @@ from grokedge.config import (
     validate_config,
 )
 from grokedge import resources as resources_model
+from grokedge import solvers
 
 if " " in sys.executable:
     # Snakemake starts each job as `<python> -m snakemake ...` through the shell without quoting the interpreter
@@ -101,10 +102,8 @@ def _train_block_job(c, b):
 
 
 def _experiment_threads(experiment):
-    """GD and Adam split a block's realisations over 2 threads (bitwise identical for any count); the flow
-    solver runs on one (a streamed realisation is memory-bound: N = 4000, d = 1920 to 1e9 epochs took 11.3 s
-    on one thread and on two, idle machine)."""
-    return 1 if config["experiments"][experiment]["solver"] == "flow" else 2
+    """The threads the experiment's solver asks for (grokedge.solvers: GD and Adam 2, the flow 1)."""
+    return solvers.get(config["experiments"][experiment]["solver"]).threads
 
 
 def train_threads(chunk):

@@ -134,14 +134,13 @@ def conformal_time_comparison(lam: float, N: int = 400, sigma: float = 5.0, lr: 
     epochs = np.unique(np.concatenate([np.linspace(0.0, 1.0, 21),
                                        10.0 ** np.linspace(0.0, top, int(top * points_per_decade) + 1)]))
     X, S0 = real.X[None], real.S0[None]
-    biased = train.gradient_flow(X, S0, 0.0, lr, epochs, correction_epochs=0.0, rtol=rtol, atol=atol,
-                                 loss="exponential")
+    plain = train.FlowOptions(correction_epochs=0.0, rtol=rtol, atol=atol)
+    biased = train.gradient_flow(train.Problem(X, S0, loss="exponential"), train.Schedule(lr, epochs), plain)
     b = biased.b[0]
     tau = cumulative_simpson(np.exp(b), x=epochs, initial=0.0)
-    free = train.gradient_flow(X, S0, 0.0, lr, epochs, correction_epochs=0.0, rtol=rtol, atol=atol,
-                               c=np.zeros((1, N)), loss="exponential")
-    free_tau = train.gradient_flow(X, S0, 0.0, lr, np.unique(tau), correction_epochs=0.0, rtol=rtol, atol=atol,
-                                   c=np.zeros((1, N)), loss="exponential")
+    no_bias = train.Problem(X, S0, c=np.zeros((1, N)), loss="exponential")
+    free = train.gradient_flow(no_bias, train.Schedule(lr, epochs), plain)
+    free_tau = train.gradient_flow(no_bias, train.Schedule(lr, np.unique(tau)), plain)
     at_tau = np.interp(tau, np.unique(tau), np.linalg.norm(free_tau.S[0], axis=-1))
     return pd.DataFrame({"lam": d / N, "N": N, "d": d, "sigma": sigma, "lr": lr, "epoch": epochs,
                          "s_norm": np.linalg.norm(biased.S[0], axis=-1), "b": b, "tau": tau,

@@ -5,23 +5,24 @@ Memory (MiB) is the sum of what the job holds at its peak, in float64 unless sai
     base                          interpreter, numpy, scipy, pandas, pyarrow           BASE_MB
     data                          the block's X as loaded by the train stage: the list   2 R N d
                                   of realisations and the stacked (R, N, d) array        (R = 1: R N d)
-    GD / Adam working copy        U = [X, c] (R, N, d + 1), only for data below          R N (d + 1)
-                                  STREAM_MIN_BYTES per realisation (larger are streamed)
-    flow                          streamed (big data) or batched groups: no copy of X;   R K (d + 1) (x 3)
-                                  the checkpoint states, their copy and the metrics'
+    the solver's own              its ``copy_elements``: GD / Adam's working copy        R N (d + 1)
+                                  U = [X, c] for data below STREAM_MIN_BYTES per
+                                  realisation (larger are streamed); the flow none
+    checkpoint states             the states, their copy and the metrics'                R K (d + 1) (x 3)
     metrics                       the margins at every checkpoint, a few temporaries     4 R N K
     sampled test set              R n_test d, plus the draw's temporary                  (R + 1) n_test d
 
 with K the number of checkpoints. Runtime (seconds) counts passes over the data, each costing PASS_NS per
 element (memory-bound; float32 storage F32_FACTOR of it) or, for data that stay in the cache (the GD kernel's
 resident mode, the flow's batched groups), RESIDENT_NS per element and product, plus the data's generation
-(DRAW_NS per element) and a fixed start-up:
+(DRAW_NS per element) and a fixed start-up. A gradient is one fused pass over streamed data, two products
+(X w and p^T X) over batched data; how many the training takes is the solver's ``train_seconds``
+(grokedge.solvers):
 
-    GD / Adam   streamed data: one fused pass per step; else two products (X w and p^T X) per step
-    flow        warm-up (100 GD steps) + the right-hand sides of ``rhs_count``, each one gradient (one fused
-                pass streamed, two products batched), and on the corrected stretch one Hessian-vector product
-                per RKS3 step (~HV_PER_RHS per right-hand side), plus PER_RHS_S of Python per right-hand side
-                and group
+    GD / Adam   one gradient per step (grokedge.solvers.descent)
+    flow        warm-up (100 GD steps) + the right-hand sides of ``rhs_count``, each one gradient, and on the
+                corrected stretch one Hessian-vector product per RKS3 step, plus Python per right-hand side and
+                group (grokedge.solvers.flow)
 
 The constants are measured (``python -m benchmarks.resources`` prints model against measurement for jobs of
 several sizes); ``mem_mb`` and ``runtime_min`` of the Snakemake rule add a safety factor on top.
@@ -32,30 +33,16 @@ from __future__ import annotations
 import math
 import os
 
+from . import solvers
+from .solvers.base import Job
+from .solvers.operators import streams
+
 BASE_MB = 200.0  # measured: a train job with numpy, scipy, pandas and pyarrow loaded, ~0.2 GB
 DRAW_NS = 15.0  # per element: a standard normal, scaled (numpy's ziggurat)
 PASS_NS = 0.8  # per float64 element of one streamed (fused) pass over X, one thread
 F32_FACTOR = 0.9  # float32 storage: half the memory, but the conversion to float64 costs compute (measured
 # at N = 4e4, d = 19200: 0.55 CPU-s per pass, 0.72 ns per element)
 RESIDENT_NS = 0.12  # per element of one pass over a block that stays in cache
-PER_RHS_S = 6e-5  # Python and solver overhead per right-hand side and group
-WARMUP = 100
-STREAM_MIN_BYTES = 6 * 2**20  # as grokedge.train.STREAM_MIN_BYTES (kept equal by a test)
-GROUP_BYTES = 6 * 2**20  # as grokedge.train.FLOW_GROUP_BYTES
-
-
-HV_PER_RHS = 0.2  # corrected stretch: one Hessian-vector product per 5-stage RKS3 step
-
-
-def rhs_count(horizon: float) -> tuple[float, float]:
-    """(all, corrected) right-hand sides of the flow solver (RKS3, default tolerances) to ``horizon`` epochs:
-    ~270 on the corrected stretch from the warm-up's epoch 100 to 10^4 (~110 of them in its first decade), then
-    ~190 per decade, set by stability (rho(H) ~ 120 / t). Measured at N = 1000, lambda = 0.48, one
-    realisation: 268 to 10^4, then 188-199 per decade up to 10^9 (the count does not depend on N: 298 and 298
-    at N = 1000 and 10^4 with the earlier rho schedule)."""
-    decades = max(0.0, math.log10(max(horizon, 1.0)) - 4.0)
-    corrected = 270.0 * min(1.0, max(0.0, math.log10(max(horizon, 1.0)) - 2.0) / 2.0)
-    return corrected + 190.0 * decades, corrected
 
 
 def checkpoints(horizon: float, per_decade: int) -> int:
@@ -64,40 +51,36 @@ def checkpoints(horizon: float, per_decade: int) -> int:
 
 def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
            per_decade: int = 20, data_copies: int | None = None, float32: bool = False) -> float:
-    """Peak resident memory of a train job in MiB (see the module docstring). ``data_copies``: by default as in
-    the pipeline's train stage: 2 for a block of several realisations (the list and their stacked array), 1 for
-    one (a view); ``float32``: X stored in float32."""
+    """Peak resident memory of a train job in MiB (see the module docstring); the solver's own share is its
+    ``copy_elements`` (grokedge.solvers). ``data_copies``: by default as in the pipeline's train stage: 2 for a
+    block of several realisations (the list and their stacked array), 1 for one (a view); ``float32``: X stored
+    in float32."""
     R, K = realisations, checkpoints(horizon, per_decade)
     if data_copies is None:
         data_copies = 1 if R == 1 else 2
     elems = data_copies * R * N * d * (0.5 if float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
-    if solver in ("gd", "adam") and not _streamed(N, d, float32):
-        elems += R * N * (d + 1)
+    elems += solvers.get(solver).copy_elements(_job(N, d, R, horizon, float32))
     if n_test:
         elems += (R + 1) * n_test * d
     return BASE_MB + 8.0 * elems / 2**20
 
 
-def _streamed(N: int, d: int, float32: bool) -> bool:
-    """Whether the training streams a realisation's data (as grokedge.train._streamed)."""
-    return float32 or 8 * N * d >= STREAM_MIN_BYTES
+def _job(N: int, d: int, realisations: int, horizon: float, float32: bool) -> Job:
+    return Job(N, d, realisations, horizon, streams(N, d, float32))
 
 
 def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
               float32: bool = False, threads: int = 1) -> float:
-    """Wall time of a train job in seconds on idle cores (see the module docstring); ``threads`` (GD's split of
-    the realisations, the streamed solvers' split of the rows) is counted at 1.7x for two, as measured."""
+    """Wall time of a train job in seconds on idle cores (see the module docstring): start-up, the data's draw
+    and the solver's ``train_seconds`` (grokedge.solvers) given the seconds of one gradient; ``threads`` (GD's
+    split of the realisations, the streamed solvers' split of the rows) is counted at 1.7x for two, as
+    measured."""
     R, work = realisations, realisations * N * d
     draw = DRAW_NS * 1e-9 * (work + R * n_test * d)
-    streamed = _streamed(N, d, float32)
+    job = _job(N, d, R, horizon, float32)
     # seconds of one gradient: one fused pass over the data (streamed) or two products over cached data
-    grad_s = (PASS_NS * (F32_FACTOR if float32 else 1.0) if streamed else 2.0 * RESIDENT_NS) * 1e-9 * work
-    if solver in ("gd", "adam"):
-        train = horizon * grad_s
-    else:
-        total, corrected = rhs_count(horizon)
-        groups = R if streamed else max(1, math.ceil(8 * R * N * (d + 1) / GROUP_BYTES))
-        train = (min(WARMUP, horizon) + total + HV_PER_RHS * corrected) * grad_s + total * groups * PER_RHS_S
+    grad_s = (PASS_NS * (F32_FACTOR if float32 else 1.0) if job.streamed else 2.0 * RESIDENT_NS) * 1e-9 * work
+    train = solvers.get(solver).train_seconds(job, grad_s)
     return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import data, metrics, model, separability, theory, train
+from . import data, metrics, model, separability, solvers, theory, train
 from .config import EXPERIMENT_DEFAULTS, SEPARABILITY_KEYS, block_realisations
 from .io import read_table
 from .seeds import realisation_seed
@@ -194,7 +194,7 @@ def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tup
 def train_cached(params: dict, block: int, cache_stem, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """``train_block``, reused from ``<cache_stem>.curves.parquet`` and ``.state.parquet`` when they hold the
     same cache key (all of the cell's parameters, the block, the training code) -> (curves, state, cached)."""
-    key = _key({"params": params, "block": block, "code": _code_hash(train, metrics, model, data)})
+    key = _key({"params": params, "block": block, "code": _code_hash(train, *solvers.MODULES, metrics, model, data)})
     (curves, state), cached = _cached(key, {"curves_block": f"{cache_stem}.curves.parquet",
                                             "state": f"{cache_stem}.state.parquet"},
                                       lambda: train_block(params, block, threads), params)
@@ -216,10 +216,9 @@ def train_block(params: dict, block: int, threads: int = 1) -> tuple[pd.DataFram
     epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
     first = int(manifest.realisation.iloc[0])
     loss, law, r = _param(params, "loss"), data.law_from_params(params), _param(params, "label_fraction")
-    extra = {} if "adam_eps" not in params else {"adam_eps": params["adam_eps"]}
-    traj = train.train(X, S0, params["b0"], params["lr"], epochs, solver=params["solver"],
-                       betas=tuple(params["adam_betas"]), first_realisation=first, c=c, threads=threads, loss=loss,
-                       **extra)
+    problem = train.Problem(X, S0, params["b0"], c, loss, first, threads)
+    traj = train.train(problem, train.Schedule(params["lr"], epochs), params["solver"],
+                       **solvers.get(params["solver"]).options_from_cell(params))
     X_test = c_test = None
     if params["test_set"] == "sampled":
         tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"],

@@ -91,10 +91,11 @@ def gen_loss_curves(Z: np.ndarray, S0: np.ndarray, var: np.ndarray, lr: float, e
     """L_gen (R, K) at ``epochs`` for points X = Z sqrt(var), b0 = 0: the closed form gen_loss(b, a),
     a^2 = S^T diag(var) S (module docstring)."""
     X = Z * np.sqrt(var)
+    problem, schedule = train.Problem(X, S0), train.Schedule(lr, epochs)
     if solver == "gd":
-        tr = train.gradient_descent(X, S0, 0.0, lr, epochs, rise_factor=np.inf)
+        tr = train.gradient_descent(problem, schedule, train.GDOptions(rise_factor=np.inf))
     elif solver == "flow":
-        tr = train.gradient_flow(X, S0, 0.0, lr, epochs, correction_epochs=0.0)
+        tr = train.gradient_flow(problem, schedule, train.FlowOptions(correction_epochs=0.0))
     else:
         raise ValueError(f"unknown solver {solver!r}; expected 'gd' or 'flow'")
     a = np.sqrt(np.einsum("rkd,d->rk", tr.S**2, var))
