@@ -12,7 +12,7 @@ spread sqrt(2/n) for n compared points.
 
 The grokking time: the median log t_grok of each cell (censored runs as +inf) against the theory's
 log t_a = z_a r - log(eta m) at the cell's lambda, over the cells with x >= 1 (outside the finite-size window):
-the slope beta of a least-squares line is 1 for the theory's essential singularity and about 0.6 on the default
+the slope beta of a least-squares line is 1 for the theory's essential singularity and about 0.65 on the default
 grid for the 1-D toy model's log^2(eps)/2; its tolerance is Student's t (two-sided 1%) times the slope's standard
 error from the residuals, i.e. the medians' sampling error through the fit."""
 
