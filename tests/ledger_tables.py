@@ -357,6 +357,28 @@ def critical_runs(kind: str) -> pd.DataFrame:
     return runs(rows)
 
 
+def critical_grokking_runs(form: str, scatter: float = 0.1, seed: int = 3) -> pd.DataFrame:
+    """A trained critical_grokking experiment at N = 200, 800 and lambda = 0.42 ... 0.49 (cells with
+    x = (1 - 2 lambda) N^(1/2) >= 1: 0.42 ... 0.46 at N = 200, 0.42 ... 0.48 at N = 800), 10 sets per cell whose
+    ln t_grok (grok_gen95, A_gen >= 0.95) is the N -> infinity theory's z_a r - log(eta m) (``theory``) or the
+    toy model's log^2(eps)/2 + log 2 + 8 (``toy``), with Gaussian scatter ``scatter``; the first set of every cell
+    is separable and censored at the horizon 1e9."""
+    from grokedge import critical
+    from grokedge.theory import log_grokking_time_large_n
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for N in (200, 800):
+        for lam in (0.42, 0.44, 0.46, 0.47, 0.48, 0.49):
+            log_t = {"theory": float(log_grokking_time_large_n(lam, 0.01, 0.95)),
+                     "toy": float(critical.toy_log_time_form(1 - 2 * lam)) + 8.0}[form]
+            for i in range(10):
+                rows.append({"experiment": "critical_grokking", "N": N, "d": round(lam * N), "lam": lam, "seed": i,
+                             "separable": i == 0, "grok_gen95_censored": i == 0,
+                             "grok_gen95": 1e9 if i == 0 else math.exp(log_t + scatter * rng.standard_normal())})
+    return runs(rows)
+
+
 # ---------------------------------------------------------------------------------------- the cases
 def _main(**kw):
     return tables(runs=main_sweep(**kw))
@@ -477,4 +499,6 @@ CASES = {
                                 lambda: tables(runs=critical_runs("unscaled"))),
     "critical_collapse_margin": (lambda: tables(runs=critical_runs("scaling")),
                                  lambda: tables(runs=critical_runs("unscaled"))),
+    "critical_log_tgrok": (lambda: tables(runs=critical_grokking_runs("theory")),
+                           lambda: tables(runs=critical_grokking_runs("toy"))),
 }

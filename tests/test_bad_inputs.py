@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo
 from scipy.special import ndtri
 from snakemake.cli import main as cli_main
 
 from grokedge.config import canonical_params, cell_params
 from grokedge.io import write_table
 from grokedge.stages import gather_blocks, summarise_runs
-from tests.test_workflow import ROOT, SMOKE, SNAKEMAKE, copy_repo
 
-pytestmark = pytest.mark.workflow
+workflow = pytest.mark.workflow  # only on the tests that run snakemake (or make, which runs it)
 
 OK = None  # expected "message" of a case that must succeed
 
@@ -245,6 +245,7 @@ def _judge(proc: subprocess.CompletedProcess, expected) -> str:
     return "clear" if proc.returncode != 0 and expected in proc.stdout else "silently wrong"
 
 
+@workflow
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_config_case(case, sweep):
     name, _, _, expected = case
@@ -254,6 +255,7 @@ def test_config_case(case, sweep):
         assert proc.stdout.count("config error") == 1, proc.stdout
 
 
+@workflow
 def test_sweep_totals(sweep):
     """The totals of this sweep (printed with -s): no traceback, nothing silently wrong."""
     verdicts = [_judge(sweep[name], expected) for name, _, _, expected in CASES]
@@ -262,6 +264,7 @@ def test_sweep_totals(sweep):
     assert totals["traceback"] == totals["silently wrong"] == 0
 
 
+@workflow
 def test_own_results_folder_and_defaults_from_the_schema(sweep):
     out = sweep["run_name_own_folder"].stdout
     assert "results/mine/figures/toy_fig8.png" in out and " results/tables/" not in out
@@ -315,6 +318,7 @@ MAKE_CASES = [
 ]
 
 
+@workflow
 @pytest.mark.parametrize("name,args,expected", MAKE_CASES, ids=[c[0] for c in MAKE_CASES])
 def test_make_case(name, args, expected, repo, venv, tmp_path):
     (tmp_path / "bad.yaml").write_text(BAD_YAML)
@@ -334,6 +338,7 @@ def test_make_case(name, args, expected, repo, venv, tmp_path):
     assert not (tmp_path / "fresh-venv").exists()
 
 
+@workflow
 def test_preset_and_configfile_both_apply(repo, venv, tmp_path):
     """(was silent: SNAKEMAKE_ARGS="--configfile x.yaml" with PRESET=smoke planned the laptop default, as
     Snakemake keeps only the last --configfile option)"""
@@ -343,12 +348,14 @@ def test_preset_and_configfile_both_apply(repo, venv, tmp_path):
     assert "lambda_sweep" in proc.stdout and "training_curves" not in proc.stdout, proc.stdout
 
 
+@workflow
 def test_make_from_another_folder(repo, venv, tmp_path):
     proc = _make(tmp_path, "-f", str(repo / "Makefile"), "dry-run", "PRESET=smoke", f"VENV={venv}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "toy_simulate" in proc.stdout
 
 
+@workflow
 def test_report_of_another_configuration_is_refused(repo, venv):
     """(was silent: the report described the config of the report command, not of the run)"""
     results = repo / "results"
@@ -366,6 +373,7 @@ def test_report_of_another_configuration_is_refused(repo, venv):
 
 # -- checkout paths with spaces ----------------------------------------------------------------------------------
 
+@workflow
 def test_checkout_path_with_spaces(tmp_path):
     work = copy_repo(tmp_path / "my checkout")
     target = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/dataset.parquet"
@@ -388,6 +396,7 @@ def test_checkout_path_with_spaces(tmp_path):
 
 # -- parameters: key order and what each rule depends on ---------------------------------------------------------
 
+@workflow
 def test_restating_values_or_changing_horizon_reruns_no_data_job(tmp_path):
     work = copy_repo(tmp_path / "work")
     block = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0"
@@ -461,6 +470,7 @@ def test_every_grokking_definition_has_a_prediction_column():
 
 # -- one folder per configuration (was silent: figures of two configurations mixed in one folder) -----------------
 
+@workflow
 def test_config_record_and_stale_figures_moved_aside(tmp_path):
     """run_config alone (--allowed-rules), over stand-in tables and figures: it records the config and its hash,
     and moves figures this configuration does not draw to figures/stale-<old hash>/."""
@@ -489,6 +499,7 @@ def test_provenance_carries_the_config_hash(monkeypatch):
 
 # -- one experiment alone; Snakemake started in workflow/ (issue 21) ------------------------------------------------
 
+@workflow
 def test_an_lp_only_experiment_runs_alone(tmp_path):
     """(was: refused, "the main experiment 'lambda_sweep' must be active"; then the aggregate failed with no
     trained experiment) The tables and the experiment's figure, without the main experiment."""
@@ -504,6 +515,7 @@ def test_an_lp_only_experiment_runs_alone(tmp_path):
     assert (work / "results/figures/s_inf.png").stat().st_size > 1000
 
 
+@workflow
 def test_snakemake_started_in_the_workflow_folder_works_in_the_root(tmp_path):
     """(was silent: a second results tree under workflow/results/)"""
     work = copy_repo(tmp_path / "work")

@@ -111,9 +111,8 @@ def test_gardner_margin_near_one_half():
 def test_log_grokking_time_expansion():
     """log t_a - expansion = -(z_a 0.98 + m_slope/m0) eps^{1/2} + ... = -3.25 eps^{1/2} at a = 0.95."""
     lr, level = 0.01, 0.95
-    e = EPS[:-1]  # t_a itself overflows float64 at eps = 1e-6 (z_a r ~ 2150)
-    exact = np.log(T.grokking_time_large_n(0.5 * (1 - e), lr=lr, level=level))
-    diff = (K.log_grokking_time_asymptotics(e, lr, level) - exact) / np.sqrt(e)
+    exact = T.log_grokking_time_large_n(0.5 * (1 - EPS), lr, level)  # log space: t_a overflows at eps = 1e-6
+    diff = (K.log_grokking_time_asymptotics(EPS, lr, level) - exact) / np.sqrt(EPS)
     assert np.all((diff > 3.0) & (diff < 3.5))
 
 
@@ -234,6 +233,46 @@ def test_scaling_table_and_curves():
     assert np.allclose(x, [0.4, 2.0]) and y[1] == pytest.approx(np.log(5.0 * 400**-0.25)) and np.all(dy > 0)
 
 
+def test_grokking_table_counts_censored_runs():
+    """Medians of ln t with censored runs as +inf, the censored count, and the theory's ln t at each lambda."""
+    import pandas as pd
+    rows = []
+    for lam, times, cens in [(0.45, [10.0, 100.0, 1e3, 1e9, 1e9], [0, 0, 0, 1, 1]),
+                             (0.48, [10.0, 1e9, 1e9, 1e9, 20.0], [0, 1, 1, 1, 0]),
+                             (0.55, [1e9] * 5, [1] * 5)]:
+        rows += [{"N": 100, "lam": lam, "lr": 0.01, "horizon": 1e9, "trained": True, "grok_g": t,
+                  "grok_g_censored": bool(c)} for t, c in zip(times, cens, strict=True)]
+    rows.append({"N": 100, "lam": 0.45, "lr": 0.01, "horizon": 1e9, "trained": False, "grok_g": np.nan,
+                 "grok_g_censored": False})  # an untrained row is dropped
+    tab = K.grokking_table(pd.DataFrame(rows), "grok_g", 0.95)
+    assert list(tab.n) == [5, 5, 5] and list(tab.censored) == [2, 3, 5]
+    assert tab.log_t_median[0] == pytest.approx(np.log(1e3)) and tab.log_t_hi[0] == np.inf
+    assert np.isnan(tab.log_t_median[1]) and np.isnan(tab.log_t_median[2])  # half or more censored
+    assert tab.theory_log_t[0] == pytest.approx(float(T.log_grokking_time_large_n(0.45, 0.01, 0.95)))
+    assert np.isnan(tab.theory_log_t[2]) and tab.x[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="train"):
+        K.grokking_table(pd.DataFrame(rows).drop(columns="grok_g_censored"), "grok_g", 0.95)
+
+
+def test_log_time_growth_tells_the_theory_from_the_toy_form():
+    """beta = 1 on medians that follow the theory's ln t (any offset), the toy form's own slope on medians that
+    follow log^2(eps)/2; only cells with x >= 1 and a finite median enter."""
+    import pandas as pd
+    lam = np.array([0.40, 0.42, 0.44, 0.46, 0.47, 0.48, 0.49])
+    F = T.log_grokking_time_large_n(lam, 0.01, 0.95)
+    base = pd.DataFrame({"N": 400, "lam": lam, "eps": 1 - 2 * lam, "x": K.scaling_variable(lam, 400), "censored": 1,
+                         "theory_log_t": F})
+    fit = K.log_time_growth(base.assign(log_t_median=F + 3.0))
+    assert fit.beta == pytest.approx(1.0, abs=1e-12) and fit.intercept == pytest.approx(3.0)
+    assert fit.n == 5 and fit.censored == 5  # x = 0.8, 0.4 at lambda = 0.48, 0.49 are in the window
+    toy = K.log_time_growth(base.assign(log_t_median=K.toy_log_time_form(1 - 2 * lam)))
+    assert toy.beta == pytest.approx(fit.toy_slope, abs=1e-12) and 0.5 < toy.beta < 0.8
+    assert toy.toy_offset == pytest.approx(0.0, abs=1e-12)
+    # the toy form -> log^2(eps)/2 + log 2 as eps -> 0
+    assert float(K.toy_log_time_form(1e-8)) == pytest.approx(0.5 * np.log(1e-8) ** 2 + np.log(2), rel=1e-6)
+    assert K.log_time_growth(base.assign(log_t_median=np.where(lam < 0.44, F, np.nan))) is None
+
+
 def test_command_line_prints_the_constants(capsys):
     assert K.main([]) == 0
     out = capsys.readouterr().out
@@ -297,11 +336,24 @@ def test_critical_scaling_figure_draws_the_laws_and_the_collapse():
                 r, kappa = np.array([r0, kappa0]) * np.exp(0.2 * rng.standard_normal(2))
                 rows.append({"N": N, "lam": lam, "sigma": 1.0, "separable": sep,
                              "s_inf_norm": np.nan if sep else r, "margin": kappa if sep else np.nan})
-    fig = critical_scaling_figure(pd.DataFrame(rows), None, {})
+    from ledger_tables import critical_grokking_runs
+
+    grok = critical_grokking_runs("theory", scatter=0.3)
+    runs = pd.concat([pd.DataFrame(rows).assign(experiment="critical_scaling"), grok], ignore_index=True)
+    spec = {"scaling": "critical_scaling", "grokking": "critical_grokking",
+            "definition": {"name": "gen95", "kind": "gen_accuracy", "threshold": 0.95}}
+    fig = critical_scaling_figure(runs, None, spec)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("censored runs (incl. separable sets): 12 of 120" in t for t in texts)
+    assert any("beta = 1.0" in t or "beta = 0.9" in t for t in texts)
     labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert sum("collapse" in t for t in texts) == 2 and any("collapse quality S" in t for t in texts)
     assert any("free fit" in t for t in texts)
     assert any("C = 1.3093" in s for s in labels) and any("0.6267" in s for s in labels)
+    assert any("toy model" in s for s in labels) and any("z_a C" in s for s in labels)
     assert "Beyond the paper" in fig._suptitle.get_text()
+    plt.close(fig)
+    # without a trained experiment the grokking panel says so instead of failing
+    fig = critical_scaling_figure(pd.DataFrame(rows), None, {})
+    assert any("no trained experiment" in t.get_text() for ax in fig.axes for t in ax.texts)
     plt.close(fig)

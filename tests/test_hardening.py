@@ -19,15 +19,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from helpers import preset_config
+from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config, snakemake
 
 from grokedge import data, metrics, train
 from grokedge.config import ConfigError, cell_params, cells, validate_config
 from grokedge.io import TABLE_FORMAT, read_table, table_metadata, write_table
 from grokedge.stages import train_block
-from tests.test_workflow import ROOT, SMOKE, SNAKEMAKE, copy_repo, snakemake
 
-pytestmark = pytest.mark.workflow
+workflow = pytest.mark.workflow  # only on the tests that run snakemake (or make, which runs it)
 
 TABLES = ["results/tables/runs.parquet", "results/tables/curves.parquet"]
 
@@ -110,6 +109,7 @@ def bad_config_runs(config_repo, tmp_path_factory, reference):
         return dict(zip(files, procs, strict=True))
 
 
+@workflow
 @pytest.mark.parametrize("name", BAD_CONFIGS)
 def test_bad_config_stops_the_cli_with_one_message(name, bad_config_runs, config_repo):
     proc = bad_config_runs[name]
@@ -129,6 +129,7 @@ def test_non_finite_numbers_are_named(key, value, message):
     assert str(err.value) == message
 
 
+@workflow
 def test_missing_preset_file(config_repo):
     # Snakemake's CLI reads --configfile before the workflow's code runs: the message is the last line of a
     # Python traceback printed by Snakemake, which this workflow cannot shorten (`make run` checks first).
@@ -176,6 +177,7 @@ experiments:
 """
 
 
+@workflow
 def test_diverging_gd_fails_naming_cell_realisation_and_epoch(tmp_path):
     work = copy_repo(tmp_path / "work")
     proc = run(work, *TABLES, "--cores", "2", *SMOKE, preset(tmp_path / "diverging.yaml", DIVERGING))
@@ -216,6 +218,7 @@ MAIN_FIGURES = ["results/figures/grokking_time.png", "results/figures/loss_nonmo
 HOME_CACHES = (".cache/snakemake",)
 
 
+@workflow
 def test_edges_n2_d1_and_flow_to_1e12_writing_nothing_outside(tmp_path):
     work = copy_repo(tmp_path / "work")
     home, tmp = tmp_path / "home", tmp_path / "tmp"
@@ -279,6 +282,7 @@ def reference(tmp_path_factory):
     stop(proc)
 
 
+@workflow
 def test_interrupted_run_resumes_to_the_same_tables(reference, tmp_path):
     work = copy_repo(tmp_path / "work")
     args = small(work)
@@ -311,6 +315,7 @@ def test_interrupted_run_resumes_to_the_same_tables(reference, tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(ref / name), pd.read_parquet(work / name), check_exact=True)
 
 
+@workflow
 def test_second_workflow_in_the_same_folder_is_refused(reference):
     assert reference.first_was_running
     second = reference.second
@@ -393,6 +398,7 @@ def alone(params: dict, real: data.Realisation, first: int) -> dict:
     return {"epoch": epochs, "b": traj.b[0]} | {k: v[0] for k, v in cm.items()}
 
 
+@workflow
 def test_a_row_of_runs_regenerates_its_realisation(reference):
     work = reference.finish()
     runs = read_table(work / TABLES[0], "runs")
@@ -441,6 +447,7 @@ def test_gd_realisation_retrained_alone_is_bitwise_its_block_rows():
 
 # -- 5b. an output folder that cannot be written ------------------------------------------------------------------
 
+@workflow
 def test_unwritable_results_folder(tmp_path):
     """results/ is mode 555. Root ignores permissions through CAP_DAC_OVERRIDE, so as root the workflow runs
     with that capability (and CAP_DAC_READ_SEARCH) removed from its bounding set: still uid 0 and the owner of
@@ -493,6 +500,7 @@ def test_read_table_rejects_foreign_tables(tmp_path, make, message):
     assert str(path) in str(err.value)
 
 
+@workflow
 def test_tampered_manifest_is_rejected(reference, tmp_path):
     work = tmp_path / "work"
     subprocess.run(["cp", "-a", str(reference.finish()), str(work)], check=True)

@@ -5,8 +5,7 @@ import sys
 import zipfile
 
 import pytest
-
-from tests.test_workflow import ROOT, copy_repo
+from helpers import ROOT, copy_repo
 
 
 def test_wheel_holds_the_grokedge_package_only(tmp_path):

@@ -165,6 +165,26 @@ def test_accuracy_limit_and_grokking_time():
     assert np.isnan(T.grokking_time_large_n(0.6))
 
 
+def test_log_grokking_time_where_the_direct_formula_is_finite_and_beyond():
+    """log t_a = z_a r - log(lr m) equals the log of exp(z_a r)/(lr m) computed directly where that is finite, and
+    stays finite where it overflows float64 (z_a r > 709: eps = 1 - 2 lambda = 1e-6 gives z_a r ~ 2150)."""
+    z = 1.6448536269514722  # Phi^-1(0.95)
+    lam = 0.5 * (1 - np.array([0.5, 0.1, 1e-2, 1e-3, 1e-4]))
+    lim = T.s_inf_large_n(lam)
+    direct = np.exp(z * lim.sigma_s_norm) / (0.01 * lim.m)
+    assert np.all(np.isfinite(direct))
+    np.testing.assert_allclose(T.log_grokking_time_large_n(lam, 0.01, 0.95, lim), np.log(direct), rtol=1e-13)
+    np.testing.assert_allclose(T.grokking_time_large_n(lam, lr=0.01, level=0.95, limit=lim), direct, rtol=1e-12)
+    # the learning rate only shifts log t: t ~ 1/lr
+    np.testing.assert_allclose(T.log_grokking_time_large_n(lam, 0.1, 0.95, lim),
+                               T.log_grokking_time_large_n(lam, 0.01, 0.95, lim) - np.log(10), rtol=1e-13)
+    near = 0.5 * (1 - 1e-6)
+    assert np.isinf(T.grokking_time_large_n(near))
+    log_t = float(T.log_grokking_time_large_n(near))
+    assert 2000 < log_t < 2300 and np.isfinite(log_t)
+    assert np.isnan(T.log_grokking_time_large_n(0.6))
+
+
 def test_projection_summary():
     X = np.array([[1.0, 0.0], [-2.0, 0.0], [3.0, 1.0]])
     s = T.projection_summary(X, np.array([2.0, 0.0]))

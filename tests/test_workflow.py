@@ -2,23 +2,17 @@
 
 import hashlib
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import preset_config
+from helpers import SMOKE, copy_repo, preset_config, snakemake
 
 from grokedge import registry
 from grokedge.io import read_table, table_metadata
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]
-
-pytestmark = pytest.mark.workflow
+pytestmark = pytest.mark.workflow  # every test here runs snakemake on the smoke grid
 
 RUNS_COLUMNS = {"experiment", "cell", "N", "d", "lam", "sigma", "lr", "realisation", "seed", "separable", "margin",
                 "margin_gap", "s_inf_norm", "final_gen_acc", "final_train_loss", "grok_gen95", "grok_gen95_censored",
@@ -26,24 +20,6 @@ RUNS_COLUMNS = {"experiment", "cell", "N", "d", "lam", "sigma", "lr", "realisati
                 "gen_loss_bump_initial", "gen_loss_bump_final", "train_loss_monotone", "margin_acc_limit"}
 CURVES_COLUMNS = {"experiment", "cell", "realisation", "seed", "epoch", "train_loss", "train_acc", "gen_loss",
                   "gen_acc", "s_norm", "sigma_s_norm", "b"}
-
-
-def copy_repo(dest: Path) -> Path:
-    """What a clone holds: the files git tracks, plus new files not yet committed (never ignored ones)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.splitlines()
-    for rel in files:
-        if (ROOT / rel).is_file() and not rel.startswith(("results/", "docs/")):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    return dest
-
-
-def snakemake(workdir: Path, *args: str) -> str:
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc.stdout + proc.stderr
 
 
 def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, str]]:

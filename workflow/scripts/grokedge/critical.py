@@ -54,6 +54,15 @@ eps ~ N^{-1/2}, which suggests the scaling variable x = eps N^{1/2} and, from r 
 kappa ~ |eps|, the finite-size forms r N^{-1/4} = F(x), kappa N^{1/2} = K(x) (a hypothesis for the data to
 test; :func:`collapse_quality` measures how well curves of several N fall on one).
 
+**Grokking time in finite-N data.** :func:`grokking_table` takes the medians of ln t_grok per (N, lambda) cell,
+runs that never grok within the horizon (separable sets among them) counted as +inf. Outside the window
+(x >= 1) the theory predicts ln t = z_a r(lambda) - log(eta m(lambda)) with no free parameter; the toy model's
+law has the slower growth log^2(eps)/2 (:func:`toy_log_time_form`) and an offset with no counterpart here.
+:func:`log_time_growth` fits the medians as a + beta (theory's ln t): beta = 1 for the essential singularity,
+and the toy form, regressed the same way on the same cells, gives beta ~ 0.65 for eps in [0.04, 0.16]. Inside
+the window r saturates at O(N^{1/4}) and a growing share of the sets is separable, so the medians fall below
+the N -> infinity curve and then become censored.
+
 Accuracy (tests/test_critical.py): the solution of theory.s_inf_large_n against these formulas from eps = 1e-2
 down to 1e-6, and against an independent solver of (A, B) by adaptive quadrature of the law of omega.
 
@@ -406,6 +415,86 @@ def scaling_summary(table: pd.DataFrame, quantity: str, fit_min_x: float = 1.0) 
                           fit=fit(x, cells[f"{quantity}_median"].to_numpy() * scale),
                           limit_fit=fit(x, limit_value(quantity, cells.lam.to_numpy()) * scale) if len(cells) else None,
                           fits_by_N=by_N)
+
+
+# --- the grokking time near the critical point ---------------------------------------------------------------
+
+def toy_log_time_form(eps) -> np.ndarray:
+    """The eps dependence of the paper's 1-D toy model's grokking time (grokedge.toy, App. E.3):
+    log(t*_gen/t*_tr) = u^2/2 - log c -> log^2(eps)/2 + log 2 as eps -> 0, with eps = 1 - 2 lambda in (0, 1].
+    Its additive constant (the toy's t*_tr = 1/(eta eps_L) depends on a loss level) has no counterpart in the
+    full model, so this form is compared with data only up to an offset."""
+    from .toy import log_gen_train_ratio
+
+    e = _eps(eps, +1)
+    return np.vectorize(log_gen_train_ratio, otypes=[float])(e)
+
+
+_GROK = ("N", "lam", "eps", "x", "lr", "n", "censored", "horizon", "log_t_median", "log_t_lo", "log_t_hi",
+         "theory_log_t")
+
+
+def grokking_table(runs: pd.DataFrame, column: str, level: float) -> pd.DataFrame:
+    """Per (N, lambda) cell of the trained runs of a runs table, the natural log of the grokking time in
+    ``column`` (an A_gen-reaches-``level`` definition: grok_<name>, grok_<name>_censored, epochs): n, the number
+    of censored runs (not grokked within the horizon, separable sets among them), the horizon, and
+    median_interval of log t with censored runs as +inf (so log_t_median is NaN when half or more are censored,
+    log_t_hi +inf when its rank falls among them); ``theory_log_t`` the N -> infinity log t_a = z_a r -
+    log(eta m) at the cell's lambda (theory.log_grokking_time_large_n; NaN at lambda >= 1/2)."""
+    from . import theory
+
+    need = ["N", "lam", "lr", "horizon", column, f"{column}_censored"]
+    missing = [c for c in need if c not in runs]
+    if missing:
+        raise ValueError(f"grokking_table needs runs-table columns {missing}: train the experiment (train: true)")
+    if "trained" in runs:
+        runs = runs[runs.trained.astype(bool)]
+    rows = []
+    for (N, lam, lr), g in runs.groupby(["N", "lam", "lr"], sort=True):
+        cens = g[f"{column}_censored"].astype(bool).to_numpy()
+        t = g[column].to_numpy(dtype=float)
+        with np.errstate(divide="ignore"):
+            med, lo, hi = median_interval(np.log(np.where(cens, 1.0, t)), cens)
+        theory_log_t = (float(theory.log_grokking_time_large_n(lam, lr, level)) if lam < 0.5 else np.nan)
+        rows.append({"N": int(N), "lam": float(lam), "eps": 1 - 2 * float(lam), "x": float(scaling_variable(lam, N)),
+                     "lr": float(lr), "n": int(len(g)), "censored": int(cens.sum()),
+                     "horizon": float(g.horizon.max()), "log_t_median": med, "log_t_lo": lo, "log_t_hi": hi,
+                     "theory_log_t": theory_log_t})
+    return pd.DataFrame(rows, columns=list(_GROK))
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    """log t_grok medians y_j against the theory's log t_a at the same cells, F_j: least squares y = a + beta F
+    over the cells with x = eps N^{1/2} >= fit_min_x and a finite median. beta = 1 when the data grow toward
+    eps -> 0 as the theory's essential singularity (whatever their offset a); ``toy_slope`` is the beta the toy
+    model's form log^2(eps)/2 would give on the same cells (regressed on the same F), ``beta_se`` the fit's
+    standard error from its residuals (n - 2 degrees of freedom); ``toy_offset`` the toy form's least-squares
+    offset to the medians. ``censored`` counts the censored runs of the fitted cells."""
+
+    beta: float
+    beta_se: float
+    intercept: float
+    toy_slope: float
+    toy_offset: float
+    n: int
+    censored: int
+
+
+def log_time_growth(table: pd.DataFrame, fit_min_x: float = 1.0) -> GrowthFit | None:
+    """The GrowthFit of a grokking_table (None with fewer than 3 cells at 2 or more distinct lambdas)."""
+    cells = table[(table.x >= fit_min_x) & np.isfinite(table.log_t_median) & np.isfinite(table.theory_log_t)]
+    if len(cells) < 3 or cells.lam.nunique() < 2:
+        return None
+    F, y = cells.theory_log_t.to_numpy(), cells.log_t_median.to_numpy()
+    toy = toy_log_time_form(cells.eps.to_numpy())
+    X = np.column_stack([np.ones_like(F), F])
+    (a, beta), *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ (a, beta)
+    se = float(np.sqrt(float(resid @ resid) / (len(y) - 2) * np.linalg.inv(X.T @ X)[1, 1]))
+    toy_slope = float(np.linalg.lstsq(X, toy, rcond=None)[0][1])
+    return GrowthFit(beta=float(beta), beta_se=se, intercept=float(a), toy_slope=toy_slope,
+                     toy_offset=float(np.mean(y - toy)), n=len(cells), censored=int(cells.censored.sum()))
 
 
 # --- command line ------------------------------------------------------------------------------------------

@@ -95,6 +95,15 @@ def _input_laws(config: dict) -> dict:
     return spec | {"coordinate_sd": sd}
 
 
+def _critical(config: dict) -> dict:
+    """The critical figure's two experiments (finite-size scaling, grokking time; one name serves both) and the
+    first grokking definition of kind A_gen-reaches-a (None: the grokking panel says that it has none)."""
+    names = config["figures"]["critical_scaling"]
+    names = [names] if isinstance(names, str) else list(names)
+    grok = next(({"name": n} | d for n, d in config["grokking"].items() if d["kind"] == "gen_accuracy"), None)
+    return {"scaling": names[0], "grokking": names[-1], "definition": grok}
+
+
 def _conformal(config: dict) -> dict:
     return {"lam": 0.48, "inset_lam": 0.55, "N": 400, "sigma": 5.0, "lr": 0.01, "root_seed": config["root_seed"]}
 
@@ -152,7 +161,8 @@ FIGURES: tuple[Figure, ...] = (
            ("runs", None)),
     Figure("finite_size_convergence", "theory_figures:finite_size_convergence_figure", "finite_size_convergence",
            OTHER, ("runs", None), lambda config: {"x": "1/N"}),
-    Figure("critical_scaling", "critical_figures:critical_scaling_figure", "critical_scaling", OTHER, ("runs", None)),
+    Figure("critical_scaling", "critical_figures:critical_scaling_figure", "critical_scaling", OTHER, ("runs", None),
+           _critical),
     Figure("fig3_svm_geometry", "option_figures:toy_svm_geometry_figure", None, TOY, (None, None), _svm_geometry),
     Figure("toy_fig8", "figures_toy:toy_fig8_figure", None, TOY, ("toy_times", "toy_curves"), _toy),
     Figure("toy_fig9", "figures_toy:toy_fig9_figure", None, TOY, ("toy_times", "toy_curves"), _toy),

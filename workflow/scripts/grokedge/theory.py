@@ -53,7 +53,8 @@ so kappa(1/2) = 0 (alpha_c(0) = 2, Cover/Wendel's threshold), and the data's mar
 
 **Grokking time** (docs/model.md, "Grokking time": e^{-b} ~ eta t m once S has settled at S_inf, and
 A_gen >= a once -b >= z_a sigma |S_inf|): t_a ~ exp(z_a r) / (eta m), in epochs, z_a = Phi^-1(a). An upper
-estimate where S is still growing at the crossing (large r).
+estimate where S is still growing at the crossing (large r). Near lambda = 1/2 it exceeds float64
+(r ~ 1.31 eps^{-1/2}): ``log_grokking_time_large_n`` gives its log.
 
 Python: ``from grokedge import theory; theory.s_inf_large_n([0.1, 0.3]).sigma_s_norm``.
 """
@@ -320,15 +321,23 @@ def gen_accuracy_limit(lam, sigma):
     return np.where(lam <= 0.5, 1.0, above)
 
 
+def log_grokking_time_large_n(lam, lr=0.01, level=0.95, limit: InseparableLargeN | None = None):
+    """Natural log of ``grokking_time_large_n``: log t_a = z_a r - log(lr m), z_a = Phi^-1(level), for
+    lambda < 1/2 (NaN above). Finite where t_a itself overflows float64 (z_a r > ~709, i.e. 1 - 2 lambda below
+    ~1e-5 at level 0.95). ``limit`` reuses a solved ``s_inf_large_n(lam)``."""
+    lim = limit if limit is not None else s_inf_large_n(lam)
+    return ndtri(level) * lim.sigma_s_norm - np.log(np.asarray(lr, dtype=float) * lim.m)
+
+
 def grokking_time_large_n(lam, sigma=1.0, lr=0.01, level=0.95, limit: InseparableLargeN | None = None):
     """Large-N asymptotic epoch at which A_gen reaches ``level``: exp(z_a r)/(lr m), z_a = Phi^-1(level), for
-    lambda < 1/2 (NaN above). r = sigma |S_inf| and m do not depend on sigma, so neither does this estimate;
-    sigma is accepted for symmetry with the data (it decides, per dataset, whether S has settled by the
-    crossing, which the formula assumes). ``limit`` reuses a solved ``s_inf_large_n(lam)``."""
+    lambda < 1/2 (NaN above; inf where it exceeds float64, see ``log_grokking_time_large_n``). r = sigma |S_inf|
+    and m do not depend on sigma, so neither does this estimate; sigma is accepted for symmetry with the data
+    (it decides, per dataset, whether S has settled by the crossing, which the formula assumes). ``limit``
+    reuses a solved ``s_inf_large_n(lam)``."""
     del sigma
-    lim = limit if limit is not None else s_inf_large_n(lam)
     with np.errstate(over="ignore"):
-        return np.exp(ndtri(level) * lim.sigma_s_norm) / (np.asarray(lr, dtype=float) * lim.m)
+        return np.exp(log_grokking_time_large_n(lam, lr, level, limit))
 
 
 def projection_summary(X: np.ndarray, s_inf: np.ndarray) -> dict:

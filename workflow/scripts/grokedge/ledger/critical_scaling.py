@@ -1,13 +1,20 @@
 """The project's claims on the critical behaviour at lambda = 1/2 (beyond the paper; docs/critical.md): the
 finite-size scaling of sigma|S_inf| and of the margin against x = (1 - 2 lambda) N^(1/2), judged on the
-``critical_scaling`` experiment with grokedge.critical.
+``critical_scaling`` experiment with grokedge.critical, and the growth of the grokking time toward 1/2, judged on
+the trained ``critical_grokking`` experiment (figures.critical_scaling names the two: [scaling, grokking]).
 
 A free power law fitted to the run's scaled medians is compared with the same fit of the N -> infinity solution
 at the same cells (its effective exponent, corrections to scaling included; the asymptotic exponents -1/2 and 1
 are reached only as x -> infinity); the tolerance is the fits' own standard errors (sampling error of the medians
 through the fit), family-wise over the two quantities. The collapse quality S of Houdayer & Hartmann is about 1
 (or less) when the sizes agree within their errors; it is judged against 1 plus N_SIGMA of its own sampling
-spread sqrt(2/n) for n compared points."""
+spread sqrt(2/n) for n compared points.
+
+The grokking time: the median log t_grok of each cell (censored runs as +inf) against the theory's
+log t_a = z_a r - log(eta m) at the cell's lambda, over the cells with x >= 1 (outside the finite-size window):
+the slope beta of a least-squares line is 1 for the theory's essential singularity and about 0.65 on the default
+grid for the 1-D toy model's log^2(eps)/2; its tolerance is Student's t (two-sided 1%) times the slope's standard
+error from the residuals, i.e. the medians' sampling error through the fit."""
 
 from __future__ import annotations
 
@@ -16,14 +23,14 @@ import math
 from scipy.special import stdtrit
 
 from .. import critical
-from .core import N_SIGMA, NotRun, Tables, claim, experiment, need_columns, row
+from .core import N_SIGMA, NotRun, Tables, claim, experiments, grok_column, need_columns, row, trained_rows
 
 SOURCE = "beyond the paper (critical scaling, docs/critical.md)"
 NAMES = {"r": "sigma|S_inf| N^(-1/4)", "kappa": "margin N^(1/2)"}
 
 
 def _summary(t: Tables, quantity: str):
-    name, r = experiment(t, "critical_scaling", ("critical_scaling",))
+    name, r = experiments(t, "critical_scaling", ("critical_scaling",))[0]
     need_columns(r, ["s_inf_norm", "margin"], f"experiment {name}")
     if r.N.nunique() < 2:
         raise NotRun(f"{name} has one N; finite-size scaling needs several")
@@ -90,3 +97,32 @@ def _col_r(t: Tables) -> dict:
        "(1 - 2 lambda) N^(1/2)")
 def _col_k(t: Tables) -> dict:
     return _collapse(t, "kappa")
+
+
+@claim("critical_log_tgrok", SOURCE, "The grokking time grows toward lambda = 1/2 as the N -> infinity theory's "
+       "essential singularity, log t = z_a r - log(eta m) ~ z_a C eps^(-1/2), not as the 1-D toy model's "
+       "log^2(eps)/2: the slope of the median log t_grok against the theory's, over the cells with "
+       "(1 - 2 lambda) N^(1/2) >= 1, is 1")
+def _log_tgrok(t: Tables) -> dict:
+    name, r = experiments(t, "critical_scaling", ("critical_grokking",))[-1]
+    r = trained_rows(r)
+    col = grok_column(t, "gen_accuracy", "gen95")
+    need_columns(r, [col, f"{col}_censored", "lr", "horizon"], f"experiment {name}")
+    level = float(((t.spec.get("grokking") or {}).get(col.removeprefix("grok_")) or {}).get("threshold", 0.95))
+    fit = critical.log_time_growth(critical.grokking_table(r, col, level))
+    if fit is None:
+        raise NotRun(f"{name}: fewer than 3 cells with (1 - 2 lambda) N^(1/2) >= 1 and an uncensored median, at 2 "
+                     "or more lambdas")
+    z = float(stdtrit(fit.n - 2, 1 - 0.01 / 2))
+    tol = z * fit.beta_se
+    apart = abs(fit.toy_slope - 1) > tol
+    return row(f"{fit.beta:.3f} +- {fit.beta_se:.3f} ({fit.n} cells)", 1.0, tol,
+               f"{z:.2f} standard errors (Student's t, {fit.n - 2} dof, two-sided 1%) of the slope, from the "
+               "scatter of the cells' medians about the line", name, int(r.N.max()),
+               "holds" if abs(fit.beta - 1) <= tol else "differs", measured_value=fit.beta, reference_value=1.0,
+               note=f"ln t_grok ({col}, A_gen >= {level:g}) medians = a + beta (z_a r - log(eta m)) over N = "
+                    f"{', '.join(str(int(n)) for n in sorted(r.N.unique()))}; the toy model's log^2(eps)/2 would give "
+                    f"beta = {fit.toy_slope:.2f} on these cells, "
+                    + ("outside the tolerance: the row tells the two forms apart" if apart else
+                       "also within the tolerance: this grid cannot tell the two forms apart")
+                    + f"; {fit.censored} runs of these cells censored (counted as +inf)")
