@@ -1,8 +1,12 @@
 """The cell specification (grokedge.spec): one declaration per option, the round trip to the rule params, and the
 cell ids, paths and params of the presets, which the refactor onto specifications must leave unchanged."""
 
+import ast
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +15,7 @@ import yaml
 from helpers import ROOT, preset_config
 
 from grokedge import data, spec, stages
-from grokedge.config import cells, results_dir, validate_config
+from grokedge.config import ConfigError, cells, results_dir, validate_config
 from grokedge.schema import load_schema
 
 PRESETS = ("smoke", "default", "paper", "paper_scale")
@@ -133,3 +137,61 @@ def test_separability_cache_key_sees_every_data_field():
                                               manifest)
     assert a != stages.separability_cache_key(_tiny_cell(mixture_std=0.7), manifest)
     assert stages.separability_cache_key(_tiny_cell(b0=1.0), manifest) != a  # the b0 cell's id differs
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """grokedge module -> the grokedge modules it imports, at the top or inside a function (a deferred import
+    hides a circle from the interpreter, not from a reader)."""
+    root = Path(spec.__file__).parent
+    modules = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                found |= {t for t in (target, *(f"{target}.{a.name}" for a in node.names)) if t in modules}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name in modules}
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_import_circle_among_the_pipeline_modules():
+    """No module reaches itself through the imports of others (config -> registry -> stages -> config was one);
+    the ledger package's __init__ and its submodules import each other by design and are left out."""
+    graph = {m: {d for d in deps if not d.startswith("grokedge.ledger")}
+             for m, deps in _import_graph().items() if not m.startswith("grokedge.ledger")}
+
+    def reaches(start: str) -> set[str]:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo += graph.get(m, ())
+        return seen
+
+    assert [m for m in graph if m in reaches(m)] == []
+    assert "grokedge.config" not in reaches("grokedge.stages") | reaches("grokedge.spec")
+
+
+def test_spec_imports_below_the_config_in_a_fresh_interpreter():
+    code = ("import sys, grokedge.spec, grokedge.stages; "
+            "print(sorted(m for m in sys.modules if m in ('grokedge.config', 'grokedge.registry')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=os.environ | {"PYTHONPATH": str(Path(spec.__file__).parents[1])}).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("options", "message"), [({"test_set": "closed_form"}, "set test_set: sampled"),
+                                                  ({"test_set": "sampled", "label_fraction": [0.9]},
+                                                   "needs a Gaussian input law")])
+def test_a_non_gaussian_law_is_checked_at_config_time(options, message):
+    cfg = preset_config("smoke")
+    cfg["experiments"]["lambda_sweep"] |= {"input_law": "mixture"} | options
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)

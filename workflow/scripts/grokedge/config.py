@@ -155,6 +155,7 @@ def validate_config(config: dict) -> dict:
                               f"(have {sorted(config['experiments'])})")
     for name, exp in config["experiments"].items():
         check_options_apply(name, exp, given.get(name, set()))
+        check_input_law(name, exp)
     for fig, names in config["figures"].items():
         if fig == "curve_lams":
             continue
@@ -202,6 +203,21 @@ def check_options_apply(name: str, exp: dict, given: set[str]) -> None:
             has = str(exp[needs]).lower() if isinstance(exp[needs], bool) else exp[needs]
             raise ConfigError(f"config error at experiments.{name}.{key}: applies only with {want}, and this "
                               f"experiment has {needs}: {has} (it would be ignored): remove {key}, or set {want}")
+
+
+def check_input_law(name: str, exp: dict) -> None:
+    """A law whose projections S.x are not Gaussian (``grokedge.data.LawKind.gaussian``) has no closed-form
+    generalisation metrics and no label quantile: refuse, before any job runs, training without a sampled test
+    set and a label_fraction below 1 (the train job would stop with this error after the LP stage)."""
+    law = exp["input_law"]
+    if INPUT_LAWS[law].gaussian:
+        return
+    if exp["train"] and exp["test_set"] != "sampled":
+        raise ConfigError(f"config error at experiments.{name}.test_set: input_law {law} has no closed-form "
+                          "generalisation metrics: set test_set: sampled")
+    if min(_as_list(exp["label_fraction"])) < 1:
+        raise ConfigError(f"config error at experiments.{name}.label_fraction: below 1 needs a Gaussian input law "
+                          f"(its quantile labels the points), and {law} is not: use label_fraction: [1.0]")
 
 
 def check_grokking(grokking: dict) -> None:

@@ -217,15 +217,20 @@ def train_block(spec: CellSpec, block: int, threads: int = 1) -> tuple[pd.DataFr
     frame |= {k: v.ravel() for k, v in cm.items()}
     df = _with_columns(pd.DataFrame(frame), spec)
     df["solver"] = spec.solver
+    return df, _state_table(spec, manifest, epochs[-1], traj.S[:, -1], traj.b[:, -1])
+
+
+def _state_table(spec: CellSpec, manifest: pd.DataFrame, epoch: float, S: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """The final states (one row per realisation): seed, checksums, b and the vector S, behind the cell's columns
+    and followed by the rest of its data specification (``DataSpec.from_row`` reads it back)."""
     state = pd.DataFrame({"realisation": manifest.realisation.to_numpy(), "seed": manifest.seed.to_numpy(),
                           "x_sha256": manifest.x_sha256.to_numpy(), "s0_sha256": manifest.s0_sha256.to_numpy(),
-                          "epoch": epochs[-1], "b": traj.b[:, -1], "S": list(traj.S[:, -1])})
+                          "epoch": epoch, "b": b, "S": list(S)})
     state = _with_columns(state, spec)
-    columns = spec.columns()
-    for k, v in dataclasses.asdict(spec.data_spec).items():  # the rest of it, for DataSpec.from_row
-        if k not in columns:
+    for k, v in dataclasses.asdict(spec.data_spec).items():
+        if k not in state.columns:
             state[k] = v
-    return df, state
+    return state
 
 
 def _check_finite(cm: dict, spec: CellSpec, realisations, epochs) -> None:
