@@ -25,8 +25,6 @@ from .data import INPUT_LAWS
 from .schema import EXPERIMENT_DEFAULTS, load_schema
 from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_spec
 
-__all__ = ["EXPERIMENT_DEFAULTS", "canonical", "cell_id"]  # re-exported: where readers of the config look for them
-
 # Keys renamed for one name per concept (README, "Renamed keys"): (section, old) -> new.
 RENAMED = {("toy", "eta"): "lr", ("toy", "points_per_decade"): "checkpoints_per_decade",
            ("toy", "eps"): "loss_threshold"}
