@@ -1,6 +1,5 @@
 """Snakemake adapter: one experiment's dataset manifests and certified separability tables, every block."""
 from grokedge.runner import Job
-from grokedge.spec import SeparabilitySpec
 from grokedge.stages import dataset_manifest, separability_cached
 
 with Job(snakemake, "separability") as job:
@@ -8,9 +7,8 @@ with Job(snakemake, "separability") as job:
     for spec, dataset_path, separability_path in outputs:
         job.params = spec["cell"]  # each table's provenance names its own cell
         job.what = f"{job.params['experiment']}/{job.params['cell']} block {spec['block']}"  # for an error line
-        cell = SeparabilitySpec.from_params(job.params)
-        manifest = dataset_manifest(cell, spec["block"])
-        table, cached = separability_cached(cell, manifest, spec["cache"])
+        manifest = dataset_manifest(job.params, spec["block"])
+        table, cached = separability_cached(job.params, manifest, spec["cache"])
         job.write(manifest, dataset_path, "dataset")
         job.write(table, separability_path, "separability")
         job.log.info("%s block %d: %s", job.params["cell"], spec["block"], "from cache" if cached else "computed")

@@ -1,6 +1,5 @@
 """Snakemake adapter: train a run of blocks (each from the cache when unchanged) and record their curves."""
 from grokedge.runner import Job
-from grokedge.spec import CellSpec
 from grokedge.stages import train_cached
 
 with Job(snakemake, "train") as job:
@@ -9,8 +8,7 @@ with Job(snakemake, "train") as job:
         job.params = spec["cell"]  # each table's provenance names its own cell
         job.what = f"{job.params['experiment']}/{job.params['cell']} block {spec['block']}"  # for an error line
         job.log.info("%s", job.what)
-        cell = CellSpec.from_params(job.params)
-        curves, state, cached = train_cached(cell, spec["block"], spec["cache"], threads=snakemake.threads)
+        curves, state, cached = train_cached(job.params, spec["block"], spec["cache"], threads=snakemake.threads)
         job.write(curves, curves_path, "curves_block")
         job.write(state, state_path, "state")
         job.log.info("%s block %d: %s", job.params["cell"], spec["block"], "from cache" if cached else "trained")

@@ -1,6 +1,6 @@
 """The pipeline's stages as functions of a cell's specification (``grokedge.spec``) and a block index, each
-returning a tidy DataFrame. The Snakemake scripts read a job's params into its specification
-(``CellSpec.from_params``), call these, and write."""
+returning a tidy DataFrame. The Snakemake scripts only read params, call these, and write; the entry points
+they call also take the params dict (``_as_spec``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ from .spec import CellSpec, DataSpec, SeparabilitySpec
 log = logging.getLogger("grokedge.stages")
 
 
+def _as_spec(given, cls: type):
+    """``given`` if it is a specification, else the ``cls`` of a job's params (``cls.from_params``). The entry
+    points take both, so that the Snakemake adapters, whose changes (file times) make Snakemake rerun every
+    job of theirs, did not change when the specifications came."""
+    return given if isinstance(given, DataSpec) else cls.from_params(given)
+
+
 def _with_columns(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
     """The cell's columns (``spec.columns()``) in front of ``df``'s own."""
     for k, v in reversed(spec.columns().items()):
@@ -38,9 +45,9 @@ def _generate_block(spec: DataSpec, block: int):
                                 "s0_sha256": data.checksum(real.S0)}, real
 
 
-def dataset_manifest(spec: DataSpec, block: int) -> pd.DataFrame:
+def dataset_manifest(spec: DataSpec | dict, block: int) -> pd.DataFrame:
     """Stage 1: one row per realisation: its seed and the checksums of its arrays (``_generate_block``)."""
-    return pd.DataFrame([row for row, _ in _generate_block(spec, block)])
+    return pd.DataFrame([row for row, _ in _generate_block(_as_spec(spec, SeparabilitySpec), block)])
 
 
 def regenerate(spec: DataSpec, seed: int, x_sha256: str, s0_sha256: str | None = None, where: str = ""):
@@ -166,17 +173,20 @@ def separability_cache_key(spec: SeparabilitySpec, manifest: pd.DataFrame) -> st
                  "code": _code_hash(separability, data, theory)})
 
 
-def separability_cached(spec: SeparabilitySpec, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
+def separability_cached(spec: SeparabilitySpec | dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
     """``separability_block``, reused from ``cache_path`` when it holds the same cache key (-> (table, True)),
     else computed and stored there (-> (table, False))."""
+    spec = _as_spec(spec, SeparabilitySpec)
     (table,), cached = _cached(separability_cache_key(spec, manifest), {"separability": cache_path},
                                lambda: (separability_block(spec, manifest),), spec)
     return table, cached
 
 
-def train_cached(spec: CellSpec, block: int, cache_stem, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+def train_cached(spec: CellSpec | dict, block: int, cache_stem, threads: int = 1
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """``train_block``, reused from ``<cache_stem>.curves.parquet`` and ``.state.parquet`` when they hold the
     same cache key (all of the cell's parameters, the block, the training code) -> (curves, state, cached)."""
+    spec = _as_spec(spec, CellSpec)
     key = _key({"params": spec.params(), "block": block, "code": _code_hash(train, metrics, model, data)})
     (curves, state), cached = _cached(key, {"curves_block": f"{cache_stem}.curves.parquet",
                                             "state": f"{cache_stem}.state.parquet"},
