@@ -405,7 +405,7 @@ def test_restating_values_or_changing_horizon_reruns_no_data_job(tmp_path):
 def test_params_do_not_depend_on_key_order():
     def params(exp: dict, top: dict) -> dict:
         cfg = preset_config("smoke") | top
-        cfg["experiments"] = {"lambda_sweep": exp}
+        cfg["experiments"]["lambda_sweep"] = exp
         cfg = validate_config(cfg)
         return cell_spec(cfg, cells(cfg)[0]).params()
 

@@ -44,7 +44,8 @@ def canonical(x) -> str:
 class Option:
     """One model option of an experiment (a key of the schema's ``experiment``).
 
-    ``type``: its Python type in a specification (lists become tuples); ``role``: the stage that reads it
+    ``type``: the type of its values (a list option is held as a tuple, a table row is read back as this type;
+    a config's value is kept as written, so its params do not change); ``role``: the stage that reads it
     (DATA, SEPARABILITY or TRAINING: changing a training option reruns only the training); ``tag``: the
     cell-id suffix away from the default, ``{}`` standing for the value (``canonical`` for numbers, ``names``
     maps text values to shorter ones); ``column``: a column of every table; ``grid``: a list in the config,
