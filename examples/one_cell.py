@@ -30,7 +30,6 @@ if importlib.util.find_spec("grokedge") is None:  # not installed: the library o
 from grokedge import data, figures, metrics, plotting, separability, train, validate  # noqa: E402
 from grokedge.config import d_from_lam  # noqa: E402
 from grokedge.seeds import realisation_seed  # noqa: E402
-from grokedge.stages import DISTRIBUTION  # noqa: E402
 
 matplotlib.use("Agg")  # a script writes files; in a notebook keep the inline backend instead
 
@@ -41,7 +40,7 @@ def run(N: int, d: int, sigma: float, lr: float, horizon: float, realisations: i
     epochs = train.checkpoint_epochs(horizon, 10)
     curves, runs = [], []
     for r in range(realisations):
-        seed = realisation_seed(root_seed, DISTRIBUTION, N, d, r)  # as the workflow draws it
+        seed = realisation_seed(root_seed, "gaussian", N, d, r)  # as the workflow draws it (the law's name)
         real = data.realisation(N, d, sigma, seed)
         sep = separability.separable_from_origin(real.X)
         traj = train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(lr, epochs), "flow")

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo
+from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config
 from scipy.special import ndtri
 from snakemake.cli import main as cli_main
 
-from grokedge.config import canonical_params, cell_params
+from grokedge.config import cells, validate_config
 from grokedge.io import write_table
+from grokedge.spec import cell_spec
 from grokedge.stages import gather_blocks, summarise_runs
 
 workflow = pytest.mark.workflow  # only on the tests that run snakemake (or make, which runs it)
@@ -410,12 +411,16 @@ def test_restating_values_or_changing_horizon_reruns_no_data_job(tmp_path):
 
 
 def test_params_do_not_depend_on_key_order():
-    cell = {"cell": "c", "N": 40, "d": 4, "lam": 0.1, "sigma": 5.0, "lr": 0.01, "bias_noise": 0.0, "s0_norm": 0.1,
-            "b0": 0.0, "label_fraction": 1.0}
-    a = {"root_seed": 1, "block_size": 2, "experiments": {"e": {"horizon": 10, "solver": "gd", "s0_norm": 0.1}}}
-    b = {"block_size": 2, "root_seed": 1, "experiments": {"e": {"s0_norm": 0.1, "solver": "gd", "horizon": 10}}}
-    assert repr(cell_params(a, "e", cell)) == repr(cell_params(b, "e", cell))
-    assert list(canonical_params({"b": {"y": 1, "x": 2}, "a": 0})) == ["a", "b"]
+    def params(exp: dict, top: dict) -> dict:
+        cfg = preset_config("smoke") | top
+        cfg["experiments"]["lambda_sweep"] = exp
+        cfg = validate_config(cfg)
+        return cell_spec(cfg, cells(cfg)[0]).params()
+
+    exp = {"N": [40], "lam": [0.1], "sigma": [5.0], "realisations": 2, "horizon": 10, "solver": "gd", "s0_norm": 0.1}
+    a = params(exp, {"root_seed": 1, "block_size": 2})
+    b = params(dict(reversed(exp.items())), {"block_size": 2, "root_seed": 1})
+    assert repr(a) == repr(b) and list(a) == sorted(a)
 
 
 # -- aggregate: every block's file belongs to its block (was silent: NaN rows and duplicated curves) --------------

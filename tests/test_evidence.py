@@ -3,6 +3,7 @@ readings of Fig. 15 (b) give the traces they state, L_gen's closed form agrees w
 Adam's separation rule of Fig. 6 (right) reproduces the LP's verdicts when its budget is large."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ import yaml
 from conftest import ROOT
 from scipy.special import logsumexp
 
-from grokedge import config, data, separability, stages, train
+from grokedge import config, data, separability, spec, train
 from grokedge.evidence import fig6_kept, fig15_powerlaw
+from grokedge.schema import EXPERIMENT_DEFAULTS
 
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 
@@ -42,7 +44,8 @@ def test_readings_give_their_stated_normalisation_and_shape(name, total):
 def test_reading_and_scan_at_sigma_d_are_the_pipeline_law():
     d = 180
     literal = fig15_powerlaw.CONVENTIONS["sum_var_sigma_d"][1](d, 10.0, 1.5)
-    assert literal == pytest.approx(data.law_from_params({"input_law": "powerlaw", "sigma": 10.0}).variances(d))
+    law = spec.input_law(EXPERIMENT_DEFAULTS | {"input_law": "powerlaw"}, 10.0)  # the pipeline's default powerlaw
+    assert literal == pytest.approx(law.variances(d))
     assert fig15_powerlaw._scaled(fig15_powerlaw._spectrum(d, 1.5), 10.0 * d) == pytest.approx(literal)
 
 
@@ -95,29 +98,28 @@ def test_powerlaw_trace_option_keeps_default_ids_and_params():
     cfg = _cfg()
     cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")
     assert cell["cell"] == "N100_d48_sigma10_lr0.01_lawpowerlaw"
-    params = config.cell_params(cfg, "opt", cell)
-    assert "powerlaw_trace" not in params
-    assert data.law_from_params(params).variances(48).sum() == pytest.approx(10.0 * 48)
+    cell = spec.cell_spec(cfg, cell)
+    assert "powerlaw_trace" not in cell.params()
+    assert cell.law().variances(48).sum() == pytest.approx(10.0 * 48)
 
 
 def test_powerlaw_trace_sigma2_in_id_params_and_data():
     cfg = _cfg(powerlaw_trace="sigma2")
     cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")  # validated against cells.schema.yaml
     assert cell["cell"] == "N100_d48_sigma10_lr0.01_lawpowerlaw_tracesigma2"
-    params = config.cell_params(cfg, "opt", cell)
-    assert config.cell_params(cfg, "opt", cell, config.DATA_KEYS)["powerlaw_trace"] == "sigma2"
-    law = data.law_from_params(params)
-    assert law.variances(48).sum() == pytest.approx(100.0 * 48)
+    cell = spec.cell_spec(cfg, cell)
+    assert cell.data_spec.params()["powerlaw_trace"] == "sigma2"
+    assert cell.law().variances(48).sum() == pytest.approx(100.0 * 48)
     # the same standard-normal draws as the literal reading, scaled by sqrt(sigma) = sqrt(100 / 10)
-    literal = stages._realisation({k: v for k, v in params.items() if k != "powerlaw_trace"}, 7).X
-    assert stages._realisation(params, 7).X == pytest.approx(np.sqrt(10.0) * literal, rel=1e-12)
+    literal = dataclasses.replace(cell, powerlaw_trace="sigma").realisation(7).X
+    assert cell.realisation(7).X == pytest.approx(np.sqrt(10.0) * literal, rel=1e-12)
 
 
 def test_powerlaw_trace_bad_value_is_refused():
     with pytest.raises(config.ConfigError, match="powerlaw_trace"):
         _cfg(powerlaw_trace="sigma_d")
     with pytest.raises(ValueError, match="powerlaw_trace"):
-        data.InputLaw("powerlaw", 10.0, powerlaw_trace="trace")
+        data.InputLaw("powerlaw", 10.0, 1.5, powerlaw_trace="trace")
 
 
 # ------------------------------------------------------------------------------------- Fig. 6 (right)

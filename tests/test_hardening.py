@@ -22,8 +22,9 @@ import yaml
 from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config, snakemake
 
 from grokedge import data, metrics, train
-from grokedge.config import ConfigError, cell_params, cells, validate_config
+from grokedge.config import ConfigError, cells, validate_config
 from grokedge.io import TABLE_FORMAT, read_table, table_metadata, write_table
+from grokedge.spec import CellSpec, cell_spec
 from grokedge.stages import train_block
 
 workflow = pytest.mark.workflow  # only on the tests that run snakemake (or make, which runs it)
@@ -388,13 +389,13 @@ def _curves(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-def alone(params: dict, real: data.Realisation, first: int) -> dict:
+def alone(cell: CellSpec, real: data.Realisation, first: int) -> dict:
     """Train one realisation by itself and compute its curves."""
-    epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
-    problem = train.Problem(real.X[None], real.S0[None], params["b0"], c=real.c[None], first_realisation=first)
-    traj = train.train(problem, train.Schedule(params["lr"], epochs), params["solver"])
-    cm = metrics.curve_metrics(real.X[None], traj.S, traj.b, params["sigma"], None, c=real.c[None],
-                               bias_noise=params["bias_noise"])
+    epochs = train.checkpoint_epochs(cell.horizon, cell.checkpoints_per_decade)
+    problem = train.Problem(real.X[None], real.S0[None], cell.b0, c=real.c[None], first_realisation=first)
+    traj = train.train(problem, train.Schedule(cell.lr, epochs), cell.solver)
+    cm = metrics.curve_metrics(real.X[None], traj.S, traj.b, cell.sigma, None, c=real.c[None],
+                               bias_noise=cell.bias_noise)
     return {"epoch": epochs, "b": traj.b[0]} | {k: v[0] for k, v in cm.items()}
 
 
@@ -406,12 +407,12 @@ def test_a_row_of_runs_regenerates_its_realisation(reference):
     row = runs.iloc[-1]
     cfg = smoke_config(**SMALL)
     cell = next(c for c in cells(cfg) if c["cell"] == row.cell)
-    params = cell_params(cfg, row.experiment, cell)
+    params = cell_spec(cfg, cell)
     block = int(row.realisation) // cfg["block_size"]
     manifest = read_table(work / f"results/cells/{row.experiment}/{row.cell}/block{block}/dataset.parquet", "dataset")
     entry = manifest.set_index("realisation").loc[row.realisation]
 
-    real = data.realisation(int(row.N), int(row.d), float(row.sigma), int(row.seed), params["s0_norm"])
+    real = data.realisation(int(row.N), int(row.d), float(row.sigma), int(row.seed), params.s0_norm)
     assert data.checksum(real.X) == entry.x_sha256 and data.checksum(real.S0) == entry.s0_sha256
 
     mine = curves[(curves.cell == row.cell) & (curves.realisation == row.realisation)].reset_index(drop=True)
@@ -429,13 +430,13 @@ def test_a_row_of_runs_regenerates_its_realisation(reference):
 
 def test_gd_realisation_retrained_alone_is_bitwise_its_block_rows():
     cfg = smoke_config(solver="gd", horizon=1000)
-    params = cell_params(cfg, "lambda_sweep", cells(cfg)[1])
+    params = cell_spec(cfg, cells(cfg)[1])
     from grokedge.stages import dataset_manifest
 
     manifest = dataset_manifest(params, 1)
     block = _curves(train_block(params, 1))
     for r, seed in zip(manifest.realisation, manifest.seed, strict=True):
-        real = data.realisation(params["N"], params["d"], params["sigma"], int(seed), params["s0_norm"])
+        real = data.realisation(params.N, params.d, params.sigma, int(seed), params.s0_norm)
         solo = alone(params, real, int(r))
         rows = block[block.realisation == r]
         for col in ("epoch", "b", "s_norm", "sigma_s_norm", "train_loss", "train_acc", "gen_acc"):

@@ -2,6 +2,7 @@
 computations: finite differences, closed forms against large sampled test sets, Wendel's law, torch's Adam."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import yaml
 from conftest import ROOT
 from scipy.special import ndtr, ndtri
 
-from grokedge import config, data, metrics, model, option_figures, separability, stages, train
+from grokedge import config, data, metrics, model, option_figures, separability, spec, stages, train
+from grokedge.schema import EXPERIMENT_DEFAULTS
 from grokedge.seeds import realisation_seed
 
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -88,9 +90,15 @@ def test_toy_max_margin_direction():
 
 
 # ------------------------------------------------------------------------------------ input laws
-@pytest.mark.parametrize("law", [data.InputLaw("powerlaw", 10.0, alpha=1.5), data.InputLaw("mixture", 5.0),
-                                 data.InputLaw("gaussian", 3.0)])
-def test_law_covariance_and_symmetry(law):
+def _law(name: str, sigma: float) -> data.InputLaw:
+    """The input law ``name`` with the schema's default parameters (as a cell of the pipeline has them)."""
+    return spec.input_law(EXPERIMENT_DEFAULTS | {"input_law": name}, sigma)
+
+
+@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
+def test_law_covariance_and_symmetry(name):
+    """Every registered law: the sample covariance is diag(variances) and the law is origin-symmetric."""
+    law = _law(name, 3.0)
     d, n = 12, 200_000
     X = law.sample(np.random.default_rng(4), n, d)
     var = law.variances(d)
@@ -105,21 +113,21 @@ def test_law_covariance_and_symmetry(law):
 
 
 def test_powerlaw_spectrum_and_mixture_components():
-    law = data.InputLaw("powerlaw", 10.0, alpha=1.5)
+    law = data.InputLaw("powerlaw", 10.0, alpha=1.5, powerlaw_trace="sigma")
     var = law.variances(180)
     assert var.sum() == pytest.approx(10.0 * 180)  # sum lambda_n = sigma d (paper Fig. 15)
     np.testing.assert_allclose(var[1:] / var[:-1], (np.arange(1, 180) / np.arange(2, 181)) ** 1.5)
-    x = data.InputLaw("mixture", 5.0).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
+    x = data.InputLaw("mixture", 5.0, mixture_std=0.5).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
     # N(+-1, m^2), m = 0.5 (variance 0.25): E x^2 = 1 + m^2, E x^4 = 1 + 6 m^2 + 3 m^4
     assert np.mean(x * x) == pytest.approx(1.25, abs=5 * np.std(x * x) / np.sqrt(x.size))
     assert np.mean(x**4) == pytest.approx(1 + 1.5 + 3 / 16, abs=5 * np.std(x**4) / np.sqrt(x.size))
 
 
-@pytest.mark.parametrize("name", ["powerlaw", "mixture"])
+@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
 def test_wendel_holds_for_every_law(name):
     """LP separable fraction of N = 24, d = 12 sets against Wendel's P = 1/2 (any origin-symmetric law)."""
     N, d, reps = 24, 12, 300
-    law = data.InputLaw(name, 5.0)
+    law = _law(name, 5.0)
     seps = [separability.separable_from_origin(
         data.realisation(N, d, 5.0, realisation_seed(7, name, N, d, r), law=law).X) for r in range(reps)]
     p = separability.wendel_probability(N, d)
@@ -128,13 +136,13 @@ def test_wendel_holds_for_every_law(name):
 
 def test_seed_scheme_and_checksums_per_law():
     """The law's name is the seed tag: gaussian seeds as before; another law, another stream; data reproducible."""
-    params = {"root_seed": 1, "N": 20, "d": 5, "block_size": 4, "realisations": 4, "sigma": 2.0, "s0_norm": 0.1,
-              "bias_noise": 0.0, "lam": 0.25, "experiment": "e", "cell": "c", "lr": 0.01}
-    gauss = stages.block_seeds(params, 0)
+    cell = spec.DataSpec(root_seed=1, N=20, d=5, block_size=4, realisations=4, sigma=2.0, lam=0.25, experiment="e",
+                         cell="c", lr=0.01)
+    gauss = cell.seeds(0)
     assert gauss[1][1] == realisation_seed(1, "gaussian", 20, 5, 1)
     for name in ("powerlaw", "mixture"):
-        p = params | {"input_law": name}
-        seeds = stages.block_seeds(p, 0)
+        p = dataclasses.replace(cell, input_law=name)
+        seeds = p.seeds(0)
         assert seeds[1][1] == realisation_seed(1, name, 20, 5, 1) != gauss[1][1]
         man = stages.dataset_manifest(p, 0)
         assert len(list(stages.load_realisations(p, man))) == 4  # checksums verified on regeneration
@@ -142,7 +150,7 @@ def test_seed_scheme_and_checksums_per_law():
 
 @pytest.mark.parametrize("loss", ["logistic", "exponential"])
 def test_powerlaw_closed_forms_against_sampled_test_set(loss):
-    law = data.InputLaw("powerlaw", 10.0)
+    law = _law("powerlaw", 10.0)
     d = 8
     rng = np.random.default_rng(6)
     S = (0.05 * rng.standard_normal(d))[None, None, :]
@@ -157,7 +165,7 @@ def test_powerlaw_closed_forms_against_sampled_test_set(loss):
 
 
 def test_mixture_needs_a_sampled_test_set():
-    law = data.InputLaw("mixture", 5.0)
+    law = _law("mixture", 5.0)
     with pytest.raises(ValueError, match="test_set: sampled"):
         metrics.curve_metrics(np.zeros((1, 2, 3)), np.zeros((1, 1, 3)), np.zeros((1, 1)), 5.0, law=law)
 
@@ -193,7 +201,7 @@ def test_bivariate_normal_cdf_against_quadrature():
 def test_label_fraction_metrics_against_large_sampled_test_set(r, loss):
     """Closed-form A_gen (and the exponential L_gen) with labels against 4e5 labelled test points."""
     d, sigma = 6, 2.0
-    law = data.InputLaw("powerlaw", sigma) if loss == "exponential" else data.InputLaw("gaussian", sigma)
+    law = _law("powerlaw" if loss == "exponential" else "gaussian", sigma)
     rng = np.random.default_rng(8)
     S = np.array([[[-0.3, 0.1, 0.05, -0.2, 0.1, 0.0], [0.1, 0.1, 0.0, 0.0, 0.0, 0.02]]])
     b = np.array([[0.4, -0.2]])
@@ -242,11 +250,11 @@ def test_cell_ids_unchanged_at_defaults_and_suffixed_otherwise():
 def test_default_params_have_no_new_keys():
     cfg = _cfg()
     cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")
-    params = config.cell_params(cfg, "opt", cell)
+    params = spec.cell_spec(cfg, cell).params()
     assert not set(params) & {"label_fraction", "loss", "input_law", "adam_eps"}
     cfg = _cfg(loss="exponential", input_law="powerlaw", label_fraction=[0.95], adam_eps=1.0e-8)
     cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")
-    params = config.cell_params(cfg, "opt", cell)
+    params = spec.cell_spec(cfg, cell).params()
     assert params["loss"] == "exponential" and params["input_law"] == "powerlaw" and params["label_fraction"] == 0.95
     assert cell["cell"].endswith("_r0.95_exp_lawpowerlaw")
 
@@ -259,8 +267,7 @@ def test_train_block_with_every_option():
                 {"label_fraction": [0.95], "test_set": "sampled", "n_test": 500}):
         cfg = _cfg(solver="gd", horizon=50, **exp)
         cell = next(c for c in config.cells(cfg) if c["experiment"] == "opt")
-        params = config.cell_params(cfg, "opt", cell)
-        curves, state = stages.train_block(params, 0)
+        curves, state = stages.train_block(spec.cell_spec(cfg, cell), 0)
         assert np.isfinite(curves[["train_loss", "gen_loss", "gen_acc"]].to_numpy()).all()
         for k in ("s0_norm", "b0"):
             assert (curves[k] == cell[k]).all()

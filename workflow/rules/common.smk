@@ -9,9 +9,6 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # al
 
 from grokedge.config import (
     ConfigError,
-    SEPARABILITY_KEYS,
-    canonical_params,
-    cell_params,
     cells,
     check_config_files,
     config_hash,
@@ -21,6 +18,7 @@ from grokedge.config import (
 )
 from grokedge import resources as resources_model
 from grokedge import solvers
+from grokedge.spec import cell_spec
 
 if " " in sys.executable:
     # Snakemake starts each job as `<python> -m snakemake ...` through the shell without quoting the interpreter

@@ -1,18 +1,17 @@
 """Configuration: schema validation with messages that name the key, and the derived table of cells.
 
-A *cell* is one point of an experiment's grid (N, d, sigma, lr, bias_noise, s0_norm, b0, label_fraction); its
-realisations are split into blocks of ``block_size``, one job each. Cell ids are canonical (``canonical``,
-``cell_id``), so the same cell always maps to the same path.
+A *cell* is one point of an experiment's grid (N, d, sigma, lr and the grid options of ``grokedge.spec``); its
+realisations are split into blocks of ``block_size``, one job each. Cell ids are canonical (``grokedge.spec.
+cell_id``), so the same cell always maps to the same path; a cell's jobs read its ``grokedge.spec.CellSpec``.
 
-The schemas live in the package (``grokedge/schemas/``), so that an installed ``grokedge`` validates a config
-without the repository; they are the one place for defaults (``validate_config`` fills them).
+The schemas live in the package (``grokedge/schemas/``, ``grokedge.schema``), so that an installed ``grokedge``
+validates a config without the repository; they are the one place for defaults (``validate_config`` fills them).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.resources
 import itertools
 import json
 import math
@@ -22,7 +21,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-SCHEMA_DIR = importlib.resources.files("grokedge") / "schemas"
+from .data import INPUT_LAWS
+from .schema import EXPERIMENT_DEFAULTS, load_schema
+from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_spec
 
 # Keys renamed for one name per concept (docs/running.md, "Renamed keys"): (section, old) -> new.
 RENAMED = {("toy", "eta"): "lr", ("toy", "points_per_decade"): "checkpoints_per_decade",
@@ -32,16 +33,6 @@ LOG2 = math.log(2.0)
 
 class ConfigError(ValueError):
     """A configuration problem; the message names the key and the problem."""
-
-
-def canonical(x) -> str:
-    """Canonical text of a parameter value for paths and ids: 12 significant digits, no trailing zeros,
-    integers without a decimal point (0.1 + 0.2 -> '0.3', 100.0 -> '100', 1e-05 -> '1e-05')."""
-    if isinstance(x, bool):
-        raise TypeError("booleans are not parameter values")
-    if float(x) == int(float(x)) and abs(float(x)) < 1e15:
-        return str(int(float(x)))
-    return f"{float(x):.12g}"
 
 
 def _as_list(v) -> list:
@@ -55,47 +46,12 @@ def _path(error: jsonschema.ValidationError) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _load_schema(name: str) -> dict:
-    return yaml.safe_load((SCHEMA_DIR / name).read_text())
-
-
-def _schema_defaults() -> dict:
-    """The schema's default of every experiment key, a one-element list read as its value (the one place for
-    defaults: the schema)."""
-    props = _load_schema("config.schema.yaml")["$defs"]["experiment"]["properties"]
-    out = {}
-    for key, spec in props.items():
-        if "default" in spec:
-            v = spec["default"]
-            out[key] = v[0] if isinstance(v, list) and len(v) == 1 else v
-    return out
-
-
-EXPERIMENT_DEFAULTS = _schema_defaults()
-# grid axes beyond (N, lam|d, sigma, lr): the default (the value that adds nothing to a cell id) and its suffix
-EXTRA_AXES = {key: (float(EXPERIMENT_DEFAULTS[key]), tag)
-              for key, tag in (("bias_noise", "bn"), ("s0_norm", "s0"), ("b0", "b0"), ("label_fraction", "r"))}
-
-
-def cell_id(N, d, sigma, lr, **options) -> str:
-    """The canonical id of a cell: N<N>_d<d>_sigma<sigma>_lr<lr>, then a suffix for each option away from its
-    schema default, in this order: _bn<bias_noise>, _s0<s0_norm>, _b0<b0>, _r<label_fraction>, _exp (exponential
-    loss), _law<name> (input law), _trace<powerlaw_trace>. Default options add nothing, so existing cells keep their
-    ids and results."""
-    out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
-    for key, (default, tag) in EXTRA_AXES.items():
-        value = float(options.get(key, default))
-        if value != default:
-            out += f"_{tag}{canonical(value)}"
-    if options.get("loss", EXPERIMENT_DEFAULTS["loss"]) != EXPERIMENT_DEFAULTS["loss"]:
-        out += "_exp"
-    law = options.get("input_law", EXPERIMENT_DEFAULTS["input_law"])
-    if law != EXPERIMENT_DEFAULTS["input_law"]:
-        out += f"_law{law}"
-    trace = options.get("powerlaw_trace", EXPERIMENT_DEFAULTS["powerlaw_trace"])
-    if trace != EXPERIMENT_DEFAULTS["powerlaw_trace"]:
-        out += f"_trace{trace}"
-    return out
+def _config_schema() -> dict:
+    """config.schema.yaml, the input laws' enum filled from their registry (``grokedge.data.INPUT_LAWS``: adding a
+    law is one entry there)."""
+    schema = load_schema("config.schema.yaml")
+    schema["$defs"]["experiment"]["properties"]["input_law"]["enum"] = list(INPUT_LAWS)
+    return schema
 
 
 def _is_integer(checker, x) -> bool:
@@ -161,7 +117,7 @@ def validate_config(config: dict) -> dict:
             for key in [k for k, v in exp.items() if v is None]:
                 del exp[key]  # `key: null` in an override removes the key (e.g. lam: null next to d: [...])
             given[name] = set(exp)
-    validator = _validator_class()(_load_schema("config.schema.yaml"))
+    validator = _validator_class()(_config_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
     if errors:
         e = jsonschema.exceptions.best_match(errors)
@@ -197,6 +153,7 @@ def validate_config(config: dict) -> dict:
                               f"(have {sorted(config['experiments'])})")
     for name, exp in config["experiments"].items():
         check_options_apply(name, exp, given.get(name, set()))
+        check_input_law(name, exp)
     for fig, names in config["figures"].items():
         if fig == "curve_lams":
             continue
@@ -209,7 +166,7 @@ def validate_config(config: dict) -> dict:
                                   "figure draws training curves")
     for name, exp in config["experiments"].items():
         key = "lam" if "lam" in exp else "d"
-        for grid_key in ("N", key, "sigma", "lr", *EXTRA_AXES):
+        for grid_key in ("N", key, "sigma", "lr", *GRID_OPTIONS):
             values = [canonical(v) for v in _as_list(exp[grid_key])]
             if len(set(values)) != len(values):
                 raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
@@ -244,6 +201,21 @@ def check_options_apply(name: str, exp: dict, given: set[str]) -> None:
             has = str(exp[needs]).lower() if isinstance(exp[needs], bool) else exp[needs]
             raise ConfigError(f"config error at experiments.{name}.{key}: applies only with {want}, and this "
                               f"experiment has {needs}: {has} (it would be ignored): remove {key}, or set {want}")
+
+
+def check_input_law(name: str, exp: dict) -> None:
+    """A law whose projections S.x are not Gaussian (``grokedge.data.LawKind.gaussian``) has no closed-form
+    generalisation metrics and no label quantile: refuse, before any job runs, training without a sampled test
+    set and a label_fraction below 1 (the train job would stop with this error after the LP stage)."""
+    law = exp["input_law"]
+    if INPUT_LAWS[law].gaussian:
+        return
+    if exp["train"] and exp["test_set"] != "sampled":
+        raise ConfigError(f"config error at experiments.{name}.test_set: input_law {law} has no closed-form "
+                          "generalisation metrics: set test_set: sampled")
+    if min(_as_list(exp["label_fraction"])) < 1:
+        raise ConfigError(f"config error at experiments.{name}.label_fraction: below 1 needs a Gaussian input law "
+                          f"(its quantile labels the points), and {law} is not: use label_fraction: [1.0]")
 
 
 def check_grokking(grokking: dict) -> None:
@@ -327,16 +299,6 @@ def results_dir(config: dict) -> str:
     return "results" if config["run_name"] == "default" else f"results/{config['run_name']}"
 
 
-def canonical_params(params):
-    """Params with dict keys sorted (recursively): Snakemake compares the repr of params to decide reruns, and a
-    dict's repr depends on key order, which depends on which file restated a key."""
-    if isinstance(params, dict):
-        return {k: canonical_params(params[k]) for k in sorted(params)}
-    if isinstance(params, (list, tuple)):
-        return [canonical_params(v) for v in params]
-    return params
-
-
 def d_from_lam(N: int, lam: float) -> int:
     """The input dimension d = lam N, which must be a positive whole number (to 1e-9 relative): a lambda that
     is not a multiple of 1/N is refused, never rounded to a nearby one."""
@@ -354,17 +316,16 @@ def cells(config: dict) -> list[dict]:
     for name in config["active"]:
         exp = config["experiments"][name]
         grid = itertools.product(exp["N"], exp.get("lam", exp.get("d")), exp["sigma"], exp["lr"],
-                                 *(_as_list(exp[k]) for k in EXTRA_AXES))
-        for N, x, sigma, lr, eps, s0, b0, r in grid:
+                                 *(_as_list(exp[k]) for k in GRID_OPTIONS))
+        for N, x, sigma, lr, *values in grid:
             try:
                 d = d_from_lam(N, x) if "lam" in exp else int(x)
             except ValueError as err:
                 raise ConfigError(f"config error at experiments.{name}.lam: {err}") from None
-            cid = cell_id(N, d, sigma, lr, bias_noise=eps, s0_norm=s0, b0=b0, label_fraction=r, loss=exp["loss"],
-                          input_law=exp["input_law"], powerlaw_trace=exp["powerlaw_trace"])
+            point = dict(zip(GRID_OPTIONS, map(float, values), strict=True))
+            cid = cell_id(N, d, sigma, lr, **{k: v for k, v in exp.items() if k in OPTION} | point)
             rows.append({"experiment": name, "cell": cid, "N": int(N), "d": int(d), "lam": d / N,
-                         "sigma": float(sigma), "lr": float(lr), "bias_noise": float(eps),
-                         "s0_norm": float(s0), "b0": float(b0), "label_fraction": float(r),
+                         "sigma": float(sigma), "lr": float(lr), **point,
                          "realisations": int(exp["realisations"]),
                          "n_blocks": -(-int(exp["realisations"]) // int(config["block_size"]))})
     seen = {}
@@ -375,7 +336,7 @@ def cells(config: dict) -> list[dict]:
                               f"{r['cell']} (e.g. lam values that round to the same d)")
         seen[key] = r
     try:
-        jsonschema.validate(rows, _load_schema("cells.schema.yaml"))
+        jsonschema.validate(rows, load_schema("cells.schema.yaml"))
     except jsonschema.ValidationError as e:
         raise ConfigError(f"derived cell table invalid at {_path(e)}: {e.message}") from None
     check_memory(rows, int(config["block_size"]))
@@ -434,7 +395,6 @@ def check_plan(config: dict, rows: list[dict]) -> None:
     the training loss past RISE_FACTOR times its start (``gd_first_step_loss``; the GD and flow solvers, whose
     first epochs are GD steps), where training would stop as diverging after the data and LP stages have run."""
     from . import resources
-    from .data import InputLaw
 
     block = int(config["block_size"])
     per_exp = {}
@@ -464,8 +424,7 @@ def check_plan(config: dict, rows: list[dict]) -> None:
             raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if exp['train'] else 'N'}: "
                               f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
         if exp["train"] and exp["solver"] in ("gd", "flow"):
-            law = InputLaw(exp["input_law"], r["sigma"], exp["powerlaw_alpha"], exp["mixture_std"])
-            var = law.variances(r["d"])
+            var = cell_spec(config, r).law().variances(r["d"])
             start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
             after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
             if not after <= RISE_FACTOR * start:  # also NaN or inf
@@ -478,45 +437,6 @@ def check_plan(config: dict, rows: list[dict]) -> None:
                     f"grokedge.config.gd_first_step_loss), past {RISE_FACTOR:g} times its start "
                     f"{start:.3g}, where training stops as diverging (the flow solver's first epochs are GD "
                     f"steps too): use lr below about {lr_max:.2g}")
-
-
-def block_realisations(block: int, block_size: int, realisations: int) -> range:
-    """The realisation indices of one block."""
-    return range(block * block_size, min((block + 1) * block_size, realisations))
-
-
-# What the data stages read of a cell's parameters: changing anything else (horizon, solver, ...) reruns only
-# the training of that cell, not its datasets or LP decisions. (Options at their default are absent.)
-DATA_KEYS = ("experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise", "realisations", "root_seed",
-             "block_size", "s0_norm", "label_fraction", "input_law", "powerlaw_alpha", "powerlaw_trace", "mixture_std")
-SEPARABILITY_KEYS = (*DATA_KEYS, "s_inf", "separability")
-
-
-# Model options whose default leaves a cell's params as they were before the option existed: they are left out
-# of the params at these values (Snakemake reruns a job whose params changed), and read with these defaults.
-OPTION_DEFAULTS = {k: EXPERIMENT_DEFAULTS[k]
-                   for k in ("label_fraction", "loss", "input_law", "powerlaw_alpha", "powerlaw_trace", "mixture_std",
-                             "adam_eps", "separability")}
-
-
-def cell_params(config: dict, experiment: str, cell: dict, keys: tuple[str, ...] | None = None) -> dict:
-    """Everything a cell's jobs need: the grid point plus the experiment-wide settings (rule params), with sorted
-    keys (``canonical_params``). Options at their default (OPTION_DEFAULTS) are left out; ``keys`` keeps only
-    those a stage reads (``DATA_KEYS``, ``SEPARABILITY_KEYS``)."""
-    exp = config["experiments"][experiment]
-    # s0_norm and b0 stay where they were among the experiment-wide keys (an unchanged params dict), now per cell
-    keep = {k: cell[k] if k in ("s0_norm", "b0") else v for k, v in exp.items()
-            if k not in ("N", "lam", "d", "sigma", "lr", "bias_noise", "label_fraction") and k not in OPTION_DEFAULTS}
-    options = {k: v for k, v in exp.items() if k in OPTION_DEFAULTS}
-    params = {**keep, "experiment": experiment, "cell": cell["cell"], "N": cell["N"], "d": cell["d"],
-            "lam": cell["lam"], "sigma": cell["sigma"], "lr": cell["lr"], "bias_noise": cell["bias_noise"],
-            **{k: v for k, v in (options | {"label_fraction": cell["label_fraction"]}).items()
-               if k in OPTION_DEFAULTS and v != OPTION_DEFAULTS[k]},
-            "root_seed": config["root_seed"],
-            "block_size": config["block_size"]}
-    if keys is not None:
-        params = {k: params[k] for k in keys if k in params}
-    return canonical_params(params)
 
 
 PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")

@@ -32,64 +32,53 @@ all-(-1) model applies unchanged to the flipped rows (``Realisation.X``, ``Reali
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
 
 from . import validate
+from .schema import EXPERIMENT_DEFAULTS
 from .seeds import streams
 
-INPUT_LAWS = ("gaussian", "powerlaw", "mixture")
 POWERLAW_TRACES = {"sigma": lambda sigma: sigma, "sigma2": lambda sigma: sigma**2}  # name -> trace / d
 
 
 @dataclass(frozen=True)
 class InputLaw:
-    """The law of the training and test points (module docstring). ``sigma`` is the grid's sigma."""
+    """The law of the training and test points (module docstring): its name (a key of ``INPUT_LAWS``), the
+    grid's ``sigma`` and the parameters of the laws that have them (None where the law has none; the pipeline
+    builds laws from a cell's specification, ``grokedge.spec``, whose defaults come from the schema)."""
 
-    name: str = "gaussian"
-    sigma: float = 1.0
-    alpha: float = 1.5  # powerlaw exponent
-    mixture_std: float = 0.5  # std of each mixture component (before the factor sigma)
-    powerlaw_trace: str = "sigma"  # sum of the powerlaw variances (module docstring)
+    name: str
+    sigma: float
+    alpha: float | None = None  # powerlaw exponent
+    mixture_std: float | None = None  # std of each mixture component (before the factor sigma)
+    powerlaw_trace: str | None = None  # sum of the powerlaw variances (module docstring)
 
     def __post_init__(self):
         if self.name not in INPUT_LAWS:
-            raise ValueError(f"unknown input_law {self.name!r}; expected one of {INPUT_LAWS}")
-        if self.powerlaw_trace not in POWERLAW_TRACES:
+            raise ValueError(f"unknown input_law {self.name!r}; expected one of {sorted(INPUT_LAWS)}")
+        missing = [p for p in INPUT_LAWS[self.name].parameters if getattr(self, p) is None]
+        if missing:
+            raise ValueError(f"input_law {self.name!r} needs its parameters {missing}")
+        if self.powerlaw_trace is not None and self.powerlaw_trace not in POWERLAW_TRACES:
             raise ValueError(f"unknown powerlaw_trace {self.powerlaw_trace!r}; expected one of "
                              f"{sorted(POWERLAW_TRACES)}")
 
     @property
     def gaussian(self) -> bool:
         """True when S.x on a fresh point is Gaussian, N(0, S^T C S): closed-form generalisation metrics."""
-        return self.name != "mixture"
+        return INPUT_LAWS[self.name].gaussian
 
     def variances(self, d: int) -> np.ndarray:
         """Diagonal of the covariance C of one point, shape (d,)."""
-        if self.name == "gaussian":
-            return np.full(d, self.sigma**2)
-        if self.name == "powerlaw":
-            shape = np.arange(1, d + 1, dtype=float) ** -self.alpha
-            return shape * (POWERLAW_TRACES[self.powerlaw_trace](self.sigma) * d / shape.sum())
-        return np.full(d, self.sigma**2 * (1.0 + self.mixture_std**2))
+        return INPUT_LAWS[self.name].variances(self, d)
 
     def sample(self, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-        """n points of the law, float64, shape (n, d). The gaussian law draws exactly what ``gaussian_points``
-        draws (the seeds and checksums of existing results are unchanged)."""
-        if self.name == "gaussian":
-            return gaussian_points(rng, n, d, self.sigma)
-        if self.name == "powerlaw":
-            x = rng.standard_normal((n, d))
-            x *= np.sqrt(self.variances(d))
-            return x
-        signs = 2.0 * rng.integers(0, 2, size=(n, d)) - 1.0
-        x = rng.standard_normal((n, d))
-        x *= self.mixture_std
-        x += signs  # sigma (signs + mixture_std z), in place
-        x *= self.sigma
-        return x
+        """n points of the law, float64, shape (n, d), drawn from ``rng`` (the realisation's data stream)."""
+        return INPUT_LAWS[self.name].sample(self, rng, n, d)
 
     def label_threshold(self, d: int, label_fraction: float) -> float:
         """t with P(x_1 > t) = r for a Gaussian first coordinate: sd_1 Phi^-1(1 - r) (-inf for r = 1)."""
@@ -100,11 +89,52 @@ class InputLaw:
         return float(np.sqrt(self.variances(d)[0]) * ndtri(1.0 - label_fraction))
 
 
-def law_from_params(params: dict) -> InputLaw:
-    """The InputLaw of a cell's parameters (``grokedge.config.cell_params``); missing keys take the defaults."""
-    return InputLaw(params.get("input_law", "gaussian"), float(params["sigma"]),
-                    float(params.get("powerlaw_alpha", 1.5)), float(params.get("mixture_std", 0.5)),
-                    params.get("powerlaw_trace", "sigma"))
+@dataclass(frozen=True)
+class LawKind:
+    """One entry of ``INPUT_LAWS``: the maths of an input law. ``variances(law, d)``: the diagonal of its
+    covariance C, shape (d,); ``sample(law, rng, n, d)``: n points, float64, shape (n, d), drawn from ``rng``
+    only; ``gaussian``: whether S.x on a fresh point is N(0, S^T C S) (closed-form metrics and label quantiles);
+    ``parameters``: the ``InputLaw`` fields it reads beyond sigma."""
+
+    variances: Callable[[InputLaw, int], np.ndarray]
+    sample: Callable[[InputLaw, np.random.Generator, int, int], np.ndarray]
+    gaussian: bool
+    parameters: tuple[str, ...] = ()
+
+
+def _powerlaw_variances(law: InputLaw, d: int) -> np.ndarray:
+    """lambda_n = lambda_0 n^-alpha, lambda_0 set by the trace (module docstring)."""
+    shape = np.arange(1, d + 1, dtype=float) ** -law.alpha
+    return shape * (POWERLAW_TRACES[law.powerlaw_trace](law.sigma) * d / shape.sum())
+
+
+def _powerlaw_points(law: InputLaw, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d))
+    x *= np.sqrt(_powerlaw_variances(law, d))
+    return x
+
+
+def _mixture_points(law: InputLaw, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """sigma (s + m z) per coordinate, s = +-1, z ~ N(0, 1), built in place."""
+    signs = 2.0 * rng.integers(0, 2, size=(n, d)) - 1.0
+    x = rng.standard_normal((n, d))
+    x *= law.mixture_std
+    x += signs
+    x *= law.sigma
+    return x
+
+
+# The input laws by name (the config's ``input_law``; the schema's enum is filled from these keys). The name is
+# also the seed scheme's distribution tag, so a new law draws new seeds and existing cells keep theirs.
+INPUT_LAWS = {
+    # draws exactly what ``gaussian_points`` draws (the seeds and checksums of existing results are unchanged)
+    "gaussian": LawKind(variances=lambda law, d: np.full(d, law.sigma**2),
+                        sample=lambda law, rng, n, d: gaussian_points(rng, n, d, law.sigma), gaussian=True),
+    "powerlaw": LawKind(variances=_powerlaw_variances, sample=_powerlaw_points, gaussian=True,
+                        parameters=("alpha", "powerlaw_trace")),
+    "mixture": LawKind(variances=lambda law, d: np.full(d, law.sigma**2 * (1.0 + law.mixture_std**2)),
+                       sample=_mixture_points, gaussian=False, parameters=("mixture_std",)),
+}
 
 
 def apply_labels(X: np.ndarray, c: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -145,10 +175,12 @@ def bias_feature(rng: np.random.Generator, n: int, bias_noise: float) -> np.ndar
     return np.ones(n) if bias_noise == 0 else 1.0 + bias_noise * rng.standard_normal(n)
 
 
-def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1, bias_noise: float = 0.0,
-                law: InputLaw | None = None, label_fraction: float = 1.0) -> Realisation:
+def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = EXPERIMENT_DEFAULTS["s0_norm"],
+                bias_noise: float = EXPERIMENT_DEFAULTS["bias_noise"], law: InputLaw | None = None,
+                label_fraction: float = EXPERIMENT_DEFAULTS["label_fraction"]) -> Realisation:
     """Regenerate a realisation from its seed (the ``seed`` column of ``runs.parquet``). X is drawn first, so
-    it does not depend on ``bias_noise``. ``law`` defaults to the isotropic Gaussian of this ``sigma``; with
+    it does not depend on ``bias_noise``. ``law`` defaults to the isotropic Gaussian of this ``sigma`` (the
+    pipeline calls this through its cell's specification, ``grokedge.spec.DataSpec.realisation``); with
     ``label_fraction`` < 1 the rows labelled +1 come back flipped (``apply_labels``). Shapes: X (N, d), S0 (d,),
     c (N,); N, d whole numbers >= 1, sigma > 0, s0_norm and bias_noise >= 0, label_fraction in (0, 1]."""
     validate.whole("N", N), validate.whole("d", d), validate.whole("seed", seed, minimum=0)
@@ -163,8 +195,9 @@ def realisation(N: int, d: int, sigma: float, seed: int, s0_norm: float = 0.1, b
     return Realisation(X=X, S0=isotropic_vector(rng_init, d, s0_norm), seed=seed, c=c)
 
 
-def sampled_test_set(seed: int, n_test: int, d: int, sigma: float, bias_noise: float = 0.0,
-                     law: InputLaw | None = None, label_fraction: float = 1.0):
+def sampled_test_set(seed: int, n_test: int, d: int, sigma: float,
+                     bias_noise: float = EXPERIMENT_DEFAULTS["bias_noise"], law: InputLaw | None = None,
+                     label_fraction: float = EXPERIMENT_DEFAULTS["label_fraction"]):
     """The sampled test set of a realisation: fresh points of the same law and labelling rule, rows labelled
     +1 flipped -> (X, c)."""
     law = InputLaw("gaussian", sigma) if law is None else law

@@ -82,13 +82,13 @@ def _input_laws(config: dict) -> dict:
     """Fig. 15's spec, with each law's rms standard deviation of a coordinate, sqrt(tr C / d): the grid's sigma
     is a standard deviation only for the isotropic law (the power law's eigenvalues sum to sigma d), so the
     weight-scale row draws sqrt(tr C / d) |S|, which is sigma |S| for the isotropic law."""
-    from .data import InputLaw
+    from .spec import input_law
 
     names = config["figures"]["input_laws"]
     sd = {}
     for e in [names] if isinstance(names, str) else names:
         exp = config["experiments"][e]
-        laws = {InputLaw(exp["input_law"], s, exp["powerlaw_alpha"], exp["mixture_std"]) for s in exp["sigma"]}
+        laws = {input_law(exp, s) for s in exp["sigma"]}
         sd |= {law.name: float(law.variances(100).mean()) ** 0.5 for law in laws}
     spec = _curves_by("input_law", "Paper Fig. 15: other input laws", "mixture: gen = sampled test set",
                       paper=[("15", "gen_loss_peak", "loss")])(config)

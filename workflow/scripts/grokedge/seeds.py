@@ -8,7 +8,8 @@ Every random stream descends from ``numpy.random.SeedSequence``:
 ``tag`` is a stable integer naming the input distribution (``stable_tag``), so the same (N, d, realisation)
 gives the same standard-normal draws whatever sigma, learning rate or solver a cell uses: a cell that only
 changes sigma scales the very same points. The ``seed`` column of ``runs.parquet`` is ``realisation_seed``;
-``grokedge.data.realisation(N, d, sigma, seed)`` regenerates that row's data bit for bit.
+the cell's ``grokedge.spec.DataSpec.realisation(seed)`` regenerates that row's data bit for bit (for the paper's
+model, ``grokedge.data.realisation(N, d, sigma, seed)``).
 """
 
 from __future__ import annotations

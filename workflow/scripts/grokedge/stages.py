@@ -1,8 +1,10 @@
-"""The pipeline's stages as functions of a cell's parameters (``grokedge.config.cell_params``) and a block
-index, each returning a tidy DataFrame. The Snakemake scripts only read params, call these, and write."""
+"""The pipeline's stages as functions of a cell's specification (``grokedge.spec``) and a block index, each
+returning a tidy DataFrame. The Snakemake scripts only read params, call these, and write; the entry points
+they call also take the params dict (``_as_spec``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -14,90 +16,75 @@ import pandas as pd
 from scipy.special import ndtri
 
 from . import data, metrics, model, separability, solvers, theory, train
-from .config import EXPERIMENT_DEFAULTS, SEPARABILITY_KEYS, block_realisations
 from .io import read_table
-from .seeds import realisation_seed
+from .spec import CellSpec, DataSpec, SeparabilitySpec
 
 log = logging.getLogger("grokedge.stages")
 
-DISTRIBUTION = "gaussian"
-PARAM_COLUMNS = ["experiment", "cell", "N", "d", "lam", "sigma", "lr", "bias_noise"]
-# the model options as columns of every table, with the values that rows written before they existed have
-OPTION_COLUMNS = {k: EXPERIMENT_DEFAULTS[k] for k in ("s0_norm", "b0", "label_fraction", "loss", "input_law")}
+
+def _as_spec(given, cls: type):
+    """``given`` if it is a specification, else the ``cls`` of a job's params (``cls.from_params``). The entry
+    points take both, so that the Snakemake adapters, whose changes (file times) make Snakemake rerun every
+    job of theirs, did not change when the specifications came."""
+    return given if isinstance(given, DataSpec) else cls.from_params(given)
 
 
-def _param(params: dict, k: str):
-    return params.get(k, OPTION_COLUMNS.get(k))
-
-
-def _ids(params: dict, r: int) -> dict:
-    return {k: _param(params, k) for k in (*PARAM_COLUMNS, *OPTION_COLUMNS)} | {"realisation": r}
-
-
-def _with_params(df: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """The cell's parameter columns (PARAM_COLUMNS, then OPTION_COLUMNS), in front of ``df``'s own."""
-    for k in (*PARAM_COLUMNS, *OPTION_COLUMNS)[::-1]:
-        df.insert(0, k, _param(params, k))
+def _with_columns(df: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
+    """The cell's columns (``spec.columns()``) in front of ``df``'s own."""
+    for k, v in reversed(spec.columns().items()):
+        df.insert(0, k, v)
     return df
 
 
-def block_seeds(params: dict, block: int) -> list[tuple[int, int]]:
-    """(realisation, seed) for every realisation of the block. The input law's name is the seed scheme's
-    distribution tag (``gaussian`` for the paper's law: the seeds of existing results are unchanged)."""
-    reals = block_realisations(block, params["block_size"], params["realisations"])
-    dist = params.get("input_law", DISTRIBUTION)
-    return [(r, realisation_seed(params["root_seed"], dist, params["N"], params["d"], r)) for r in reals]
-
-
-def _realisation(params: dict, seed: int) -> data.Realisation:
-    """A realisation of the cell's law, labels and initial weights, regenerated from its seed."""
-    return data.realisation(params["N"], params["d"], params["sigma"], seed, params["s0_norm"], params["bias_noise"],
-                            law=data.law_from_params(params), label_fraction=_param(params, "label_fraction"))
-
-
-def _generate_block(params: dict, block: int):
+def _generate_block(spec: DataSpec, block: int):
     """(manifest row, realisation) for every realisation of the block, generated from its seed; the row holds
     the seed and the SHA-256 of the training points and S0, which every later stage checks."""
-    for r, seed in block_seeds(params, block):
-        real = _realisation(params, seed)
-        yield _ids(params, r) | {"seed": seed, "x_sha256": data.checksum(real.X),
-                                 "s0_sha256": data.checksum(real.S0)}, real
+    for r, seed in spec.seeds(block):
+        real = spec.realisation(seed)
+        yield spec.columns() | {"realisation": r, "seed": seed, "x_sha256": data.checksum(real.X),
+                                "s0_sha256": data.checksum(real.S0)}, real
 
 
-def dataset_manifest(params: dict, block: int) -> pd.DataFrame:
+def dataset_manifest(spec: DataSpec | dict, block: int) -> pd.DataFrame:
     """Stage 1: one row per realisation: its seed and the checksums of its arrays (``_generate_block``)."""
-    return pd.DataFrame([row for row, _ in _generate_block(params, block)])
+    return pd.DataFrame([row for row, _ in _generate_block(_as_spec(spec, SeparabilitySpec), block)])
 
 
-def load_realisations(params: dict, manifest: pd.DataFrame):
+def regenerate(spec: DataSpec, seed: int, x_sha256: str, s0_sha256: str | None = None, where: str = ""):
+    """The realisation of ``seed``, checked against the checksums a table recorded for it: a mismatch (another
+    numpy random stream, or a specification that is not the one the table was made with) is an error."""
+    real = spec.realisation(seed)
+    if data.checksum(real.X) != x_sha256 or (s0_sha256 is not None and data.checksum(real.S0) != s0_sha256):
+        raise RuntimeError(f"{spec.experiment}/{spec.cell} {where}(seed {seed}): the regenerated data differ from "
+                           "the checksums recorded with them (a different numpy random stream, or tables of another "
+                           "configuration?); delete the cell's block outputs and rerun the workflow")
+    return real
+
+
+def load_realisations(spec: DataSpec, manifest: pd.DataFrame):
     """Regenerate a block's realisations from the manifest's seeds, one at a time (a block of large sets is
     never held at once), verifying their checksums."""
     for row in manifest.itertuples():
-        real = _realisation(params, int(row.seed))
-        if data.checksum(real.X) != row.x_sha256 or data.checksum(real.S0) != row.s0_sha256:
-            raise RuntimeError(f"{params['cell']} realisation {row.realisation}: regenerated data differ from the "
-                               "manifest (a different numpy random stream?); delete the block's dataset.parquet "
-                               "and rerun")
-        yield real
+        yield regenerate(spec, int(row.seed), row.x_sha256, row.s0_sha256, f"realisation {row.realisation} ")
 
 
 # the S_inf columns of a set without one (separable, s_inf: false, or not decided)
 NO_S_INF = dict.fromkeys(("s_inf_norm", "s_inf_m", "s_inf_grad", "s_inf_pos_frac", "s_inf_pos_mean"), np.nan)
 
 
-def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
+def separability_block(spec: SeparabilitySpec, manifest: pd.DataFrame) -> pd.DataFrame:
     """Stage 2: the certified decision (``separability.classify``: verdict, certificate, the margin and its
     duality gap for separable sets) and S_inf for inseparable ones."""
-    if not params.get("separability", True):
-        return _undecided_block(params, manifest)
+    if not spec.separability:
+        return _undecided_block(spec, manifest)
     rows = []
-    for row, real in zip(manifest.itertuples(), load_realisations(params, manifest), strict=True):
+    for row, real in zip(manifest.itertuples(), load_realisations(spec, manifest), strict=True):
         X = real.X
-        got = separability.classify(X, where=f"{params['experiment']}/{params['cell']} realisation "
-                                             f"{row.realisation} (seed {row.seed})", s_inf=params["s_inf"])
+        got = separability.classify(X, where=f"{spec.experiment}/{spec.cell} realisation "
+                                             f"{row.realisation} (seed {row.seed})", s_inf=spec.s_inf)
         res, lim = got.decision, got.limit
         sep = res.separable
-        rec = _ids(params, row.realisation) | {
+        rec = spec.columns() | {"realisation": row.realisation,
             "seed": int(row.seed), "separable": bool(sep), "lp_optimum": res.lp_optimum,
             "lp_solves": res.lp_solves, "lp_full": res.lp_full,
             "margin": res.margin if sep else np.nan, "margin_gap": res.margin_gap if sep else np.nan,
@@ -107,29 +94,29 @@ def separability_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
             rec |= {"s_inf_norm": float(np.linalg.norm(lim.s_inf)), "s_inf_m": lim.m, "s_inf_grad": lim.grad_norm}
             rec |= theory.projection_summary(X, lim.s_inf)  # Figs. 6 and 7: the points on the wrong side of S_inf
         rows.append(rec)
-        log.info("%s realisation %d: separable=%s (%s, %s, LP solves %d)", params["cell"], row.realisation, sep,
+        log.info("%s realisation %d: separable=%s (%s, %s, LP solves %d)", spec.cell, row.realisation, sep,
                  res.certificate, got.route, res.lp_solves)
-    return _with_wendel(pd.DataFrame(rows), params)
+    return _with_wendel(pd.DataFrame(rows), spec)
 
 
-def _with_wendel(table: pd.DataFrame, params: dict) -> pd.DataFrame:
+def _with_wendel(table: pd.DataFrame, spec: DataSpec) -> pd.DataFrame:
     """``separable`` as a nullable boolean (empty where not decided) and Wendel's probability of a separable
     set at the cell's (N, d), the odds of each verdict before any LP."""
     table["separable"] = table["separable"].astype("boolean")
-    table["wendel_p_separable"] = separability.wendel_probability(params["N"], params["d"])
+    table["wendel_p_separable"] = separability.wendel_probability(spec.N, spec.d)
     return table
 
 
-def _undecided_block(params: dict, manifest: pd.DataFrame) -> pd.DataFrame:
+def _undecided_block(spec: DataSpec, manifest: pd.DataFrame) -> pd.DataFrame:
     """The rows of an experiment with ``separability: false`` (sets beyond the LP's reach, e.g. the paper's
     N = 4e4): seeds and Wendel's probability, ``separable`` empty and no certificate; nothing is claimed."""
     nan = np.nan
-    rows = [_ids(params, row.realisation) | {
+    rows = [spec.columns() | {"realisation": row.realisation,
         "seed": int(row.seed), "separable": None, "lp_optimum": nan, "lp_solves": 0, "lp_full": False,
         "margin": nan, "margin_gap": nan, "cert_kind": "none", "cert_margin": nan, "cert_residual": nan,
         "cert_tolerance": nan} | NO_S_INF for row in manifest.itertuples()]
-    log.info("%s: %d sets not decided (separability: false)", params["cell"], len(rows))
-    return _with_wendel(pd.DataFrame(rows), params)
+    log.info("%s: %d sets not decided (separability: false)", spec.cell, len(rows))
+    return _with_wendel(pd.DataFrame(rows), spec)
 
 
 @functools.lru_cache
@@ -152,7 +139,7 @@ def _key(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _cached(key: str, paths: dict, compute, params: dict) -> tuple[tuple[pd.DataFrame, ...], bool]:
+def _cached(key: str, paths: dict, compute, spec: DataSpec) -> tuple[tuple[pd.DataFrame, ...], bool]:
     """Tables of kinds ``paths`` (kind -> cache file), read from the cache when every file carries ``key``
     (-> (tables, True)), else ``compute()`` (a tuple in the same order), stored there (-> (tables, False)).
     The cache lets one job cover many blocks while a changed cell still recomputes only its own work."""
@@ -169,7 +156,7 @@ def _cached(key: str, paths: dict, compute, params: dict) -> tuple[tuple[pd.Data
         log.warning("ignoring an unreadable cache among %s", sorted(map(str, paths.values())))
     t0 = time.perf_counter()
     tables = compute()
-    meta = provenance(params, wall_time_s=round(time.perf_counter() - t0, 3))
+    meta = provenance(spec.params(), wall_time_s=round(time.perf_counter() - t0, 3))
     for (kind, path), table in zip(paths.items(), tables, strict=True):
         for tmp in path.parent.glob(f".{path.name}.*.tmp"):  # left by a job killed mid-write
             tmp.unlink(missing_ok=True)
@@ -177,72 +164,95 @@ def _cached(key: str, paths: dict, compute, params: dict) -> tuple[tuple[pd.Data
     return tables, False
 
 
-def separability_cache_key(params: dict, manifest: pd.DataFrame) -> str:
-    """Identifies a block's separability table: its data parameters, its realisations' checksums, the code."""
-    return _key({"params": {k: params.get(k) for k in SEPARABILITY_KEYS}, "x_sha256": manifest.x_sha256.tolist(),
+def separability_cache_key(spec: SeparabilitySpec, manifest: pd.DataFrame) -> str:
+    """Identifies a block's separability table: its data and separability options (every field, None where the
+    params leave an option out), its realisations' checksums, the code."""
+    params = spec.separability_spec.params()
+    fields = {f.name: params.get(f.name) for f in dataclasses.fields(SeparabilitySpec)}
+    return _key({"params": fields, "x_sha256": manifest.x_sha256.tolist(),
                  "code": _code_hash(separability, data, theory)})
 
 
-def separability_cached(params: dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
+def separability_cached(spec: SeparabilitySpec | dict, manifest: pd.DataFrame, cache_path) -> tuple[pd.DataFrame, bool]:
     """``separability_block``, reused from ``cache_path`` when it holds the same cache key (-> (table, True)),
     else computed and stored there (-> (table, False))."""
-    (table,), cached = _cached(separability_cache_key(params, manifest), {"separability": cache_path},
-                               lambda: (separability_block(params, manifest),), params)
+    spec = _as_spec(spec, SeparabilitySpec)
+    (table,), cached = _cached(separability_cache_key(spec, manifest), {"separability": cache_path},
+                               lambda: (separability_block(spec, manifest),), spec)
     return table, cached
 
 
-def train_cached(params: dict, block: int, cache_stem, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+def train_cached(spec: CellSpec | dict, block: int, cache_stem, threads: int = 1
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """``train_block``, reused from ``<cache_stem>.curves.parquet`` and ``.state.parquet`` when they hold the
     same cache key (all of the cell's parameters, the block, the training code) -> (curves, state, cached)."""
-    key = _key({"params": params, "block": block, "code": _code_hash(train, *solvers.MODULES, metrics, model, data)})
+    spec = _as_spec(spec, CellSpec)
+    key = _key({"params": spec.params(), "block": block,
+                "code": _code_hash(train, *solvers.MODULES, metrics, model, data)})
     (curves, state), cached = _cached(key, {"curves_block": f"{cache_stem}.curves.parquet",
                                             "state": f"{cache_stem}.state.parquet"},
-                                      lambda: train_block(params, block, threads), params)
+                                      lambda: train_block(spec, block, threads), spec)
     return curves, state, cached
 
 
-def train_block(params: dict, block: int, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def train_block(spec: CellSpec, block: int, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: train every realisation of the block together (GD and Adam split the realisations over
     ``threads`` threads, with identical results for any count). The realisations are generated here from their
     seeds, so training never waits for the separability stage; their checksums go into the final states, and
     the aggregation checks them against the dataset manifest (``check_same_data``). Returns the curves (one row
-    per realisation and checkpoint) and the final states (one row per realisation: b, the vector S, checksums)."""
-    rows, reals = zip(*_generate_block(params, block), strict=True)
+    per realisation and checkpoint) and the final states (one row per realisation: b, the vector S, checksums,
+    and the cell's data specification, from which ``final_projections`` regenerates the points)."""
+    rows, reals = zip(*_generate_block(spec, block), strict=True)
     manifest = pd.DataFrame(list(rows))
     # one realisation (paper-size blocks): a view, not a second copy of a multi-GB X
     X = reals[0].X[None] if len(reals) == 1 else np.stack([r.X for r in reals])
     S0 = np.stack([r.S0 for r in reals])
     c = np.stack([r.c for r in reals])
-    epochs = train.checkpoint_epochs(params["horizon"], params["checkpoints_per_decade"])
+    epochs = train.checkpoint_epochs(spec.horizon, spec.checkpoints_per_decade)
     first = int(manifest.realisation.iloc[0])
-    loss, law, r = _param(params, "loss"), data.law_from_params(params), _param(params, "label_fraction")
-    problem = train.Problem(X, S0, params["b0"], c, loss, first, threads)
-    traj = train.train(problem, train.Schedule(params["lr"], epochs), params["solver"],
-                       **solvers.get(params["solver"]).options_from_cell(params))
+    problem = train.Problem(X, S0, spec.b0, c, spec.loss, first, threads)
+    traj = train.train(problem, train.Schedule(spec.lr, epochs), spec.solver,
+                       **solvers.get(spec.solver).options_from_cell(spec))
     X_test = c_test = None
-    if params["test_set"] == "sampled":
-        tests = [data.sampled_test_set(int(s), params["n_test"], params["d"], params["sigma"], params["bias_noise"],
-                                       law=law, label_fraction=r) for s in manifest.seed]
+    if spec.test_set == "sampled":
+        tests = [spec.test_points(int(s), spec.n_test) for s in manifest.seed]
         X_test, c_test = np.stack([t[0] for t in tests]), np.stack([t[1] for t in tests])
-    default_law = law.name == "gaussian" and r >= 1.0
-    cm = metrics.curve_metrics(X, traj.S, traj.b, params["sigma"], X_test, c=c, bias_noise=params["bias_noise"],
-                               c_test=c_test, loss=loss, law=None if default_law else law, label_fraction=r)
-    for name, arr in cm.items():
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            r, k = np.argwhere(bad)[0]
-            raise train.TrainingDiverged(f"{params['cell']} realisation {int(manifest.realisation.iloc[r])}: "
-                                         f"{name} is not finite at epoch {int(epochs[k])}")
+    # the paper's model (isotropic points, all labelled -1) takes the closed forms without a law
+    main_model = spec.input_law == "gaussian" and spec.label_fraction >= 1.0
+    cm = metrics.curve_metrics(X, traj.S, traj.b, spec.sigma, X_test, c=c, bias_noise=spec.bias_noise,
+                               c_test=c_test, loss=spec.loss, law=None if main_model else spec.law(),
+                               label_fraction=spec.label_fraction)
+    _check_finite(cm, spec, manifest.realisation.to_numpy(), epochs)
     R, K = traj.b.shape
     frame = {k: np.repeat(manifest[k].to_numpy(), K) for k in ("realisation", "seed")}
     frame["epoch"] = np.tile(epochs, R)
     frame |= {k: v.ravel() for k, v in cm.items()}
-    df = _with_params(pd.DataFrame(frame), params)
-    df["solver"] = params["solver"]
+    df = _with_columns(pd.DataFrame(frame), spec)
+    df["solver"] = spec.solver
+    return df, _state_table(spec, manifest, epochs[-1], traj.S[:, -1], traj.b[:, -1])
+
+
+def _state_table(spec: CellSpec, manifest: pd.DataFrame, epoch: float, S: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """The final states (one row per realisation): seed, checksums, b and the vector S, behind the cell's columns
+    and followed by the rest of its data specification (``DataSpec.from_row`` reads it back)."""
     state = pd.DataFrame({"realisation": manifest.realisation.to_numpy(), "seed": manifest.seed.to_numpy(),
                           "x_sha256": manifest.x_sha256.to_numpy(), "s0_sha256": manifest.s0_sha256.to_numpy(),
-                          "epoch": epochs[-1], "b": traj.b[:, -1], "S": list(traj.S[:, -1])})
-    return df, _with_params(state, params)
+                          "epoch": epoch, "b": b, "S": list(S)})
+    state = _with_columns(state, spec)
+    for k, v in dataclasses.asdict(spec.data_spec).items():
+        if k not in state.columns:
+            state[k] = v
+    return state
+
+
+def _check_finite(cm: dict, spec: CellSpec, realisations, epochs) -> None:
+    """A metric that is not finite stops the job with an error naming the realisation and the epoch."""
+    for name, arr in cm.items():
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            r, k = np.argwhere(bad)[0]
+            raise train.TrainingDiverged(f"{spec.cell} realisation {int(realisations[r])}: {name} is not finite "
+                                         f"at epoch {int(epochs[k])}")
 
 
 def gather_blocks(paths: list, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -344,12 +354,14 @@ def asymptotic_grokking_time(runs: pd.DataFrame, threshold: float) -> pd.Series:
 
 
 def final_projections(state: pd.DataFrame) -> pd.DataFrame:
-    """S.x_i/|S| for every training point of every realisation at the end of training, with the points
-    regenerated from each row's seed (one row per realisation and point)."""
+    """S.x_i/|S| for every training point of every realisation at the end of training (one row per realisation
+    and point). The points are regenerated from each state row's data specification (``DataSpec.from_row``) and
+    seed, and checked against the row's checksum."""
     frames = []
-    for row in state.itertuples():
-        X = data.realisation(int(row.N), int(row.d), float(row.sigma), int(row.seed)).X
-        S = np.asarray(row.S, dtype=float)
-        frames.append(pd.DataFrame({"lam": row.lam, "realisation": row.realisation,
+    for row in state.to_dict("records"):
+        X = regenerate(DataSpec.from_row(row), int(row["seed"]), row["x_sha256"],
+                       where=f"realisation {row['realisation']} ").X
+        S = np.asarray(row["S"], dtype=float)
+        frames.append(pd.DataFrame({"lam": row["lam"], "realisation": row["realisation"],
                                     "projection": X @ S / np.linalg.norm(S)}))
     return pd.concat(frames, ignore_index=True)

@@ -48,6 +48,10 @@ def _scaled(shape: np.ndarray, total: float, power: int = 1) -> np.ndarray:
     return (shape * (total / shape.sum())) ** power
 
 
+def _law(sigma: float, alpha: float, trace: str) -> data.InputLaw:
+    return data.InputLaw("powerlaw", sigma, alpha, powerlaw_trace=trace)
+
+
 def _spectrum(d: int, alpha: float) -> np.ndarray:
     return np.arange(1, d + 1, dtype=float) ** -alpha
 
@@ -55,15 +59,15 @@ def _spectrum(d: int, alpha: float) -> np.ndarray:
 # name -> (reading of the paper's words, variances(d, sigma, alpha)); sigma = 10 in the paper
 CONVENTIONS: dict[str, tuple[str, Callable[[int, float, float], np.ndarray]]] = {
     "sum_var_sigma_d": ("eigenvalues are variances, sum = sigma d (literal; the project's default)",
-                        lambda d, s, a: data.InputLaw("powerlaw", s, a).variances(d)),
+                        lambda d, s, a: _law(s, a, "sigma").variances(d)),
     "sum_var_sigma2_d": ("eigenvalues are variances, sum = sigma^2 d (sigma scales the points)",
-                         lambda d, s, a: data.InputLaw("powerlaw", s, a, powerlaw_trace="sigma2").variances(d)),
+                         lambda d, s, a: _law(s, a, "sigma2").variances(d)),
     "sum_std_sigma_d": ("standard deviations sqrt(lambda_n) sum to sigma d",
                         lambda d, s, a: _scaled(_spectrum(d, a / 2), s * d, power=2)),
     "eig_as_std": ("eigenvalues are standard deviations (variance lambda_n^2), sum lambda_n = sigma d",
                    lambda d, s, a: _scaled(_spectrum(d, a), s * d, power=2)),
     "sum_var_sigma_d_times_sigma": ("sum = sigma d, points then times sigma as for the other laws: trace sigma^3 d",
-                                    lambda d, s, a: s**2 * data.InputLaw("powerlaw", s, a).variances(d)),
+                                    lambda d, s, a: s**2 * _law(s, a, "sigma").variances(d)),
     "unit_trace_times_5": ("sum = d, points then times 5 as in panel (c): the isotropic sigma = 5 trace 25 d",
                            lambda d, s, a: _scaled(_spectrum(d, a), 25.0 * d)),
     "unit_trace": ("sum = d (no sigma)", lambda d, s, a: _scaled(_spectrum(d, a), float(d))),

@@ -117,9 +117,10 @@ class Solver:
     def run(self, problem: Problem, schedule: Schedule, options) -> Trajectory:
         raise NotImplementedError
 
-    def options_from_cell(self, params) -> dict:
-        """The keywords of ``Options`` that a cell's parameters set (``cell_options``)."""
-        return {opt: params[key] for key, opt in self.cell_options.items() if key in params}
+    def options_from_cell(self, cell) -> dict:
+        """The keywords of ``Options`` that a cell's specification (``grokedge.spec.CellSpec``) sets, by the
+        attribute names of ``cell_options``."""
+        return {opt: getattr(cell, key) for key, opt in self.cell_options.items()}
 
     def copy_elements(self, job: Job) -> float:
         """float64 elements the solver holds besides the data, checkpoints and metrics (e.g. a working copy)."""
