@@ -473,6 +473,23 @@ def test_every_grokking_definition_has_a_prediction_column():
     assert 0 < runs["grok_delay90"].iloc[0] < 100.0 and not runs["grok_delay90_censored"].iloc[0]
 
 
+def test_runs_carry_the_training_options_of_the_curves_not_the_separability_defaults():
+    # the separability stage never sees b0 or the loss and writes their defaults; a Fig. 13/14 run's table must
+    # say which b0 and loss it trained with (was: runs.loss 'logistic' for the exponential-loss experiment)
+    ep = np.array([0.0, 10.0])
+    curves = pd.DataFrame({"experiment": "e", "cell": "c", "realisation": 0, "epoch": ep, "solver": "flow",
+                           "b0": -2.0, "loss": "exponential", "train_loss": [1.0, 0.1], "train_acc": [0.5, 1.0],
+                           "gen_loss": [1.0, 0.5], "gen_acc": [0.5, 0.99], "s_norm": 1.0, "sigma_s_norm": 5.0,
+                           "b": [-2.0, -3.0]})
+    seps = pd.DataFrame({"experiment": "e", "cell": "c", "realisation": [0, 1], "N": 40, "d": 4, "sigma": 5.0,
+                         "lr": 0.01, "bias_noise": 0.0, "b0": 0.0, "loss": "logistic", "separable": False,
+                         "margin": np.nan, "s_inf_norm": 0.5, "s_inf_m": 0.9})
+    runs = summarise_runs(curves, seps, {"gen95": {"kind": "gen_accuracy", "threshold": 0.95}}).set_index("realisation")
+    assert (runs.loc[0, "b0"], runs.loc[0, "loss"]) == (-2.0, "exponential")
+    assert (runs.loc[1, "b0"], runs.loc[1, "loss"]) == (0.0, "logistic")  # not trained: the table's own
+    assert not any(c.endswith("_trained") for c in runs.columns)
+
+
 # -- one folder per configuration (was silent: figures of two configurations mixed in one folder) -----------------
 
 @workflow

@@ -17,7 +17,7 @@ from scipy.special import ndtri
 
 from . import data, metrics, model, separability, solvers, theory, train
 from .io import read_table
-from .spec import CellSpec, DataSpec, SeparabilitySpec
+from .spec import OPTIONS, TRAINING, CellSpec, DataSpec, SeparabilitySpec
 
 log = logging.getLogger("grokedge.stages")
 
@@ -301,11 +301,15 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
     its censored flag), the generalisation-loss bump and whether the training loss fell monotonically."""
     keys = ["experiment", "cell", "realisation"]
     final = ("train_loss", "train_acc", "gen_loss", "gen_acc", "s_norm", "sigma_s_norm", "b")
+    # the separability table knows only the data's options and writes the training options' columns (b0, loss)
+    # at their defaults: a trained realisation's values come from its curves
+    trained_options = [o.name for o in OPTIONS if o.column and o.role == TRAINING and o.name in curves]
     rows = []
     for key, g in (curves.sort_values([*keys, "epoch"]).groupby(keys, sort=True) if len(curves) else ()):
         ep = g.epoch.to_numpy()
         cur = {c: g[c].to_numpy() for c in ("train_loss", "train_acc", "gen_loss", "gen_acc")}
         rec = dict(zip(keys, key, strict=True)) | {"horizon": float(ep[-1]), "solver": g.solver.iloc[0]}
+        rec |= {f"{k}_trained": g[k].iloc[0] for k in trained_options}
         for c in final:
             rec[f"final_{c}"] = float(g[c].iloc[-1])
         for name, spec in grokking.items():
@@ -328,6 +332,10 @@ def summarise_runs(curves: pd.DataFrame, seps: pd.DataFrame, grokking: dict) -> 
                          "workflow")
     runs = seps.merge(summary, on=keys, how="left", validate="one_to_one")
     runs["trained"] = runs["horizon"].notna()
+    for k in trained_options:
+        if k in runs:
+            runs[k] = runs[f"{k}_trained"].where(runs["trained"], runs[k]).astype(runs[k].dtype)
+        runs = runs.drop(columns=f"{k}_trained")
     runs["margin_acc_limit"] = separability.margin_limit_accuracy(runs["margin"], runs["sigma"])
     for name, spec in grokking.items():
         # the asymptotic prediction is of the epoch at which A_gen reaches the threshold: the grokking time of
