@@ -112,18 +112,20 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
 # Measured as CPU time of one core, at load 9-11 on 2 cores (python -m benchmarks.resources --separability; a
 # loaded machine's wall time is larger, its CPU time less so), routes apart:
 #   Newton, inseparable: N = 1200, d = 585-596: 0.05-0.11 s (mean 0.075); N = 2400, d = 1170-1191: 0.28-0.53 s
-#     (mean 0.39) -> 0.1 ns N d^2 + 25 ns N d (0.059 s and 0.40 s);
+#     (mean 0.39; 0.37 in the resources benchmark, draw and hash included) -> 0.1 ns N d^2 + 10 ns N d (0.048 s
+#     and 0.36 s: the sizes that dominate the paper preset are fitted, small sets are ~35% over the model);
+#   interior point, separable: N = 1200, d = 630: 0.12-0.17 s (mean 0.14); N = 2400, d = 1260: 0.92-0.99 s
+#     -> 0.25 ns N d^2 (0.13 s and 0.98 s);
 #   Newton then interior point, separable: N = 1200, d = 596: 0.14-0.21 s (mean 0.19); N = 2400, d = 1170-1191:
-#     1.2-2.1 s (mean 1.8) -> 0.5 ns N d^2 (FAILED_NS + IPM_NS; 0.2 and 1.8 s);
-#   interior point, separable: N = 1200, d = 630: 0.12-0.17 s (mean 0.14); N = 2400, d = 1260: see the README.
+#     1.2-2.1 s (mean 1.8) -> 0.5 ns N d^2 = FAILED_NS + IPM_NS (0.2 and 1.7 s).
 # Draw 10 ns and hash 4.5 ns per element (N = 2400, d = 1170, best of 5). Memory: one set at a time: the
 # realisation, X's scaled and float32 copies and the weighted rows of the Hessian or the interior point's normal
 # matrix (6 N d), and the d x d matrices and factors, the snap's Gram matrix among them (4 d^2); measured peak RSS
 # 231 MB (N = 1200, d = 630), 369 MB (N = 2400, d = 1260, interior point).
 NEWTON_NS = 0.1
-IPM_NS = 0.3
-FAILED_NS = 0.2
-SET_PASS_NS = 25.0
+IPM_NS = 0.25
+FAILED_NS = 0.25
+SET_PASS_NS = 10.0
 HASH_NS = 4.5
 PER_SET_S = 0.005  # Python per set
 
