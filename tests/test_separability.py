@@ -403,9 +403,11 @@ def test_newton_resumes_where_it_handed_over():
 def test_separating_length():
     from grokedge.separability import _separating_length
 
-    z, u = np.array([1.0, -1.0, -2.0]), np.array([-1.0, 1.0, 0.5])
-    t = _separating_length(z, u)  # needs t > 1 (first) and t < 1, 4: none
-    assert t is not None and 1 < t < 4 and np.all(z + t * u < 0) if t else True
+    z = np.array([1.0, -1.0, -2.0])
+    assert _separating_length(z, np.array([-1.0, 1.0, 0.5])) is None  # needs t > 1 and t < 1
+    u = np.array([-1.0, 0.1, 0.5])  # t in (1, 4)
+    t = _separating_length(z, u)
+    assert t == pytest.approx(2.5) and np.all(z + t * u < 0)
     assert _separating_length(np.array([1.0, 0.0]), np.array([-1.0, 0.0])) is None  # z = 0 row never moves
     assert _separating_length(np.array([1.0, -1.0]), np.array([-1.0, 2.0])) is None  # t > 1 and t < 1/2
     t = _separating_length(np.array([1.0, -1.0]), np.array([-1.0, -1.0]))  # unbounded above
