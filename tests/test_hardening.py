@@ -446,6 +446,23 @@ def test_gd_realisation_retrained_alone_is_bitwise_its_block_rows():
         np.testing.assert_allclose(solo["gen_loss"], rows["gen_loss"], rtol=1e-15, atol=0)
 
 
+def test_separability_in_one_pass_is_the_two_passes(tmp_path):
+    """A block without a cached table is drawn once for its manifest and its decisions: the same manifest and
+    table as the manifest stage followed by the separability stage; the table is cached and then reused."""
+    from grokedge.stages import dataset_and_separability, dataset_manifest, separability_block
+
+    params = cell_params(smoke_config(), "lambda_sweep", cells(smoke_config())[1])
+    cache = tmp_path / "separability.parquet"
+    manifest, table, cached = dataset_and_separability(params, 0, cache)
+    assert not cached and cache.exists() and table.separable.notna().all()
+    pd.testing.assert_frame_equal(manifest, dataset_manifest(params, 0), check_exact=True)
+    pd.testing.assert_frame_equal(table, separability_block(params, manifest), check_exact=True)
+    manifest2, table2, cached = dataset_and_separability(params, 0, cache)
+    assert cached
+    pd.testing.assert_frame_equal(manifest2, manifest, check_exact=True)
+    pd.testing.assert_frame_equal(table2, table, check_exact=True)
+
+
 # -- 5b. an output folder that cannot be written ------------------------------------------------------------------
 
 @workflow

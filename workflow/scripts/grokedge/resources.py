@@ -86,20 +86,30 @@ def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_
 
 # Separability jobs (one per experiment or chunk; grokedge.stages.separability_block). Per set, the certified decision
 # of grokedge.separability.classify: an inseparable set is one Newton solve of S_inf (two float32 Hessians of N d^2
-# and CG steps), ~NEWTON_NS N d^2; a separable one an interior point for its margin (~12-20 normal matrices
-# X^T D X, float32 while far from the optimum), ~IPM_NS N d^2; the verdict that Wendel's odds make the less likely
-# one pays a failed attempt at the other route first, ~FAILED_NS N d^2. Measured as CPU time of one core
-# (python -m benchmarks.resources --separability; a loaded machine's wall time is larger, its CPU time less so):
-# Newton at N = 2400, d = 1170: 0.25-0.44 s (0.07-0.13 ns N d^2; 0.24 s wall at load 3), N = 1200, d = 585:
-# 0.05-0.09 s; interior point at N = 1200, d = 630: 0.13-0.22 s (0.28-0.46 ns), N = 2400, d = 1260: 1.1 s
-# (0.29 ns; 1.3 s wall at load 3), a separable set at N = 2400, d = 1191 (margin near 0, after Newton's attempt)
-# 1.8-2.0 s (0.53-0.58 ns). Every set is drawn twice (its manifest, then its decision). Memory: one set at a time:
-# the realisation, X's scaled and float32 copies and the weighted rows of the Hessian or the interior point's
-# normal matrix (6 N d), and the d x d matrices and factors, the snap's Gram matrix among them (4 d^2); measured
-# peak RSS 231 MB (N = 1200, d = 630), 369 MB (N = 2400, d = 1260, interior point).
+# and CG steps), ~NEWTON_NS N d^2; a separable one an interior point for its margin (~8-15 normal matrices
+# X^T D X, float32 while far from the optimum, and the snap's Gram of the support), ~IPM_NS N d^2; the verdict that
+# Wendel's odds make the less likely one pays a failed attempt at the other route first, ~FAILED_NS N d^2 (Newton
+# hands a separable set over after 4-6 steps, when its gradient grows again). Each set also costs ~SET_PASS_NS
+# N d of passes over X (its scaled and float32 copies, gradients, CG products), its draw (DRAW_NS) and the hash of
+# its manifest (HASH_NS): a block without a cache is drawn once (grokedge.stages.dataset_and_separability).
+# Measured as CPU time of one core, at load 9-11 on 2 cores (python -m benchmarks.resources --separability; a
+# loaded machine's wall time is larger, its CPU time less so), routes apart:
+#   Newton, inseparable: N = 1200, d = 585-596: 0.05-0.11 s (mean 0.075); N = 2400, d = 1170-1191: 0.28-0.53 s
+#     (mean 0.39; 0.37 in the resources benchmark, draw and hash included) -> 0.1 ns N d^2 + 10 ns N d (0.048 s
+#     and 0.36 s: the sizes that dominate the paper preset are fitted, small sets are ~35% over the model);
+#   interior point, separable: N = 1200, d = 630: 0.12-0.17 s (mean 0.14); N = 2400, d = 1260: 0.92-0.99 s
+#     -> 0.25 ns N d^2 (0.13 s and 0.98 s);
+#   Newton then interior point, separable: N = 1200, d = 596: 0.14-0.21 s (mean 0.19); N = 2400, d = 1170-1191:
+#     1.2-2.1 s (mean 1.8) -> 0.5 ns N d^2 = FAILED_NS + IPM_NS (0.2 and 1.7 s).
+# Draw 10 ns and hash 4.5 ns per element (N = 2400, d = 1170, best of 5). Memory: one set at a time: the
+# realisation, X's scaled and float32 copies and the weighted rows of the Hessian or the interior point's normal
+# matrix (6 N d), and the d x d matrices and factors, the snap's Gram matrix among them (4 d^2); measured peak RSS
+# 231 MB (N = 1200, d = 630), 369 MB (N = 2400, d = 1260, interior point).
 NEWTON_NS = 0.1
-IPM_NS = 0.4
-FAILED_NS = 0.2
+IPM_NS = 0.25
+FAILED_NS = 0.25
+SET_PASS_NS = 10.0
+HASH_NS = 4.5
 PER_SET_S = 0.005  # Python per set
 
 
@@ -108,10 +118,11 @@ def separability_runtime_s(N: int, d: int, realisations: int, decide: bool = Tru
     Wendel's probability p of a separable set."""
     from .separability import wendel_probability
 
-    per_set = 2.0 * DRAW_NS * 1e-9 * N * d
+    per_set = (DRAW_NS + HASH_NS) * 1e-9 * N * d
     if decide:
         p = wendel_probability(N, d)
-        per_set += PER_SET_S + 1e-9 * N * d * d * (NEWTON_NS * (1 - p) + IPM_NS * p + FAILED_NS * min(p, 1 - p))
+        per_set += PER_SET_S + 1e-9 * N * d * (
+            SET_PASS_NS + d * (NEWTON_NS * (1 - p) + IPM_NS * p + FAILED_NS * min(p, 1 - p)))
     return realisations * per_set
 
 
