@@ -451,7 +451,8 @@ def test_separability_in_one_pass_is_the_two_passes(tmp_path):
     table as the manifest stage followed by the separability stage; the table is cached and then reused."""
     from grokedge.stages import dataset_and_separability, dataset_manifest, separability_block
 
-    params = cell_params(smoke_config(), "lambda_sweep", cells(smoke_config())[1])
+    cfg = smoke_config()
+    params = cell_spec(cfg, cells(cfg)[1]).separability_spec
     cache = tmp_path / "separability.parquet"
     manifest, table, cached = dataset_and_separability(params, 0, cache)
     assert not cached and cache.exists() and table.separable.notna().all()
