@@ -119,6 +119,24 @@ def test_s_inf_is_the_minimiser():
     assert np.allclose(lim.s_inf, ref.x, atol=1e-5)
 
 
+def test_s_inf_of_a_nearly_separable_set_below_the_float64_resolution_of_its_loss():
+    # a set of the critical_scaling grid at sigma = 5 (N = 100, d = 44, sigma |S_inf| ~ 185): Newton's decrement
+    # fell below float64's resolution of log sum exp while |grad| was still 3.9e-10 > the tolerance, and the line
+    # search stalled for 500 iterations (was: RuntimeError "Newton did not reach |grad| <= 1e-10")
+    from grokedge import data
+    X = data.realisation(100, 44, 5.0, 6982288015261995289).X
+    assert not separable_from_origin(X)
+    lim = inseparable_limit(X)
+    assert lim.grad_norm <= 1e-10 * np.linalg.norm(X, axis=1).max()
+    # an independent check of the minimum: (1/N) sum exp(S.x) does not fall along any of many random directions
+    mean_exp = lambda S: np.mean(np.exp(X @ S))  # noqa: E731
+    assert lim.m == pytest.approx(mean_exp(lim.s_inf), rel=1e-12)
+    rng = np.random.default_rng(0)
+    for u in rng.standard_normal((50, 44)):
+        u *= 1e-4 * np.linalg.norm(lim.s_inf) / np.linalg.norm(u)
+        assert min(mean_exp(lim.s_inf + u), mean_exp(lim.s_inf - u)) >= lim.m * (1 - 1e-12)
+
+
 def test_s_inf_refuses_separable_set():
     X = np.abs(np.random.default_rng(6).standard_normal((20, 3)))  # all in the positive orthant
     with pytest.raises(ValueError, match="separable"):
