@@ -151,25 +151,18 @@ def _working_set_lp(Xn: np.ndarray, c: np.ndarray, W: np.ndarray, max_solves: in
     singular or the cuts do not settle (the caller then solves the whole LP).
     """
     n, d = Xn.shape
-    M = np.hstack([Xn[W], -np.ones((d + 1, 1))])
-    with warnings.catch_warnings():  # a singular M is detected below from the pivots
-        warnings.simplefilter("ignore", LinAlgWarning)
-        lu = lu_factor(M, check_finite=False)
-    piv = np.abs(np.diag(lu[0]))
-    if piv.min() <= 1e-13 * piv.max():
+    lu = _working_set_basis(Xn, W)
+    if lu is None:
         return None
     e_t = np.zeros(d + 1)
     e_t[-1] = 1.0
-    r_t = lu_solve(lu, e_t, trans=1)
-    r_c = lu_solve(lu, np.append(c, 0.0), trans=1)
+    r_t = lu_solve(lu, e_t, trans=1)  # t = r_t.z
+    r_c = lu_solve(lu, np.append(c, 0.0), trans=1)  # c.S = r_c.z
     outside = np.setdiff1d(np.arange(n), W)
     cuts = np.empty(0, dtype=int)
     for solves in range(1, max_solves + 1):
-        Q = lu_solve(lu, np.hstack([Xn[cuts], -np.ones((len(cuts), 1))]).T, trans=1).T if len(cuts) else None
-        A_ub = np.vstack([r_c, r_t] + ([-Q] if Q is not None else []))
-        res = linprog(-r_t, A_ub=A_ub, b_ub=np.r_[1.0, 1.0, np.zeros(len(cuts))], bounds=(0, None),
-                      method="highs")
-        if res.status != 0:
+        res = _restricted_lp(Xn, lu, r_t, r_c, cuts)
+        if res is None:
             return None
         v = lu_solve(lu, res.x)
         S, t = v[:d], float(v[-1])
@@ -182,6 +175,25 @@ def _working_set_lp(Xn: np.ndarray, c: np.ndarray, W: np.ndarray, max_solves: in
             return t, S, a, solves
         cuts = np.union1d(cuts, bad)
     return None
+
+
+def _working_set_basis(Xn: np.ndarray, W: np.ndarray):
+    """LU factors of M = [X_W, -1] ((d+1) x (d+1)), or None when M is singular to 1e-13 of its largest pivot."""
+    M = np.hstack([Xn[W], -np.ones((len(W), 1))])
+    with warnings.catch_warnings():  # a singular M is detected below from the pivots
+        warnings.simplefilter("ignore", LinAlgWarning)
+        lu = lu_factor(M, check_finite=False)
+    piv = np.abs(np.diag(lu[0]))
+    return None if piv.min() <= 1e-13 * piv.max() else lu
+
+
+def _restricted_lp(Xn: np.ndarray, lu, r_t: np.ndarray, r_c: np.ndarray, cuts: np.ndarray):
+    """The LP on W and the cuts in z = M (S, t): max r_t.z s.t. r_c.z <= 1, r_t.z <= 1, z >= 0 and, for each cut
+    i, q_i.z >= 0 with q_i = M^-T (x_i, -1) (so q_i.z = x_i.S - t). HiGHS's result, None if it fails."""
+    Q = lu_solve(lu, np.hstack([Xn[cuts], -np.ones((len(cuts), 1))]).T, trans=1).T if len(cuts) else None
+    A_ub = np.vstack([r_c, r_t] + ([-Q] if Q is not None else []))
+    res = linprog(-r_t, A_ub=A_ub, b_ub=np.r_[1.0, 1.0, np.zeros(len(cuts))], bounds=(0, None), method="highs")
+    return res if res.status == 0 else None
 
 
 def _full_lp(Xn: np.ndarray, c: np.ndarray):
@@ -237,64 +249,117 @@ def decide(X: np.ndarray, where: str = "this set") -> SeparabilityResult:
        or a*) with |X^T a|_inf / max|x| <= FARKAS_TOLERANCE. If the verdict's certificate does not check, a
        RuntimeError naming ``where`` is raised: the set is too close to the separability boundary to classify.
     """
-    X = np.asarray(X, dtype=float)
-    n, d = X.shape
-    e = _power_of_two_scale(X)
-    Xn = np.ldexp(X, -e)
+    Xn, e = _unit_scale(X)
     a_nnls = _hull_weights(Xn)
     mm = _max_margin_from(Xn, a_nnls)
     p = Xn.T @ a_nnls
+    t, S, a_lp, solves, full = _separability_lp(Xn, a_nnls, mm, p, where)
+    if t > LP_TOLERANCE:
+        return _certify_separable(Xn, e, mm, p, t, S, solves, full, where)
+    a, residual = _farkas_weights(Xn, a_lp, a_nnls)
+    if not residual <= FARKAS_TOLERANCE:
+        raise RuntimeError(
+            f"{where}: the LP says inseparable (t* = {t:.3g}) but no Farkas certificate checks "
+            f"(|X^T a|_inf / max|x| = {residual:.3g} > {FARKAS_TOLERANCE:g} for the best convex weights a): the "
+            "origin is within rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
+    return _inseparable_result(Xn.shape[1], a, residual, t, solves, full)
+
+
+def _unit_scale(X: np.ndarray) -> tuple[np.ndarray, int]:
+    """(X 2^-e, e) with max |x_ij| 2^-e in [1/2, 1) (``_power_of_two_scale``): exact, and of unit scale."""
+    X = np.asarray(X, dtype=float)
+    e = _power_of_two_scale(X)
+    return np.ldexp(X, -e), e
+
+
+def _separability_lp(Xn: np.ndarray, a_nnls: np.ndarray, mm: MaxMargin, p: np.ndarray, where: str):
+    """Step 3 of ``decide``, the LP with c = p* = X^T a*, by the cheapest route that works: S = p*/M^2 (no
+    solver), the working-set LP warm-started from a*, or the whole LP cold. Returns (t*, S, a, solves, full) with
+    a the LP's row duals (zeros on the first route) and ``full`` whether the whole LP was solved."""
+    n, d = Xn.shape
     sol = None
-    solves, full = 0, False
     if mm.margin > 0:
         # S = p*/M^2 is feasible for the LP (c.S = 1, x_i.S >= 1 up to NNLS's rounding) and t = min_i x_i.S
         # reaches the bound t <= 1: it is the LP's optimum, certified in O(N d) without a HiGHS call
-        S = p / float(p @ p)
-        t = min(1.0, float((Xn @ S).min()))
+        t, S = _hull_point_lp(Xn, p)
         if t > LP_TOLERANCE:
             sol = t, S, np.zeros(n), 0
     if sol is None and n >= d + 1:
-        support = np.flatnonzero(a_nnls > 0)
-        if len(support) > d + 1:
-            support = support[np.argsort(-a_nnls[support], kind="stable")[: d + 1]]
-        rest = np.setdiff1d(np.arange(n), support)
-        rest = rest[np.argsort(Xn[rest] @ p, kind="stable")[: d + 1 - len(support)]]
-        sol = _working_set_lp(Xn, p, np.sort(np.concatenate([support, rest])))
+        sol = _working_set_lp(Xn, p, _warm_working_set(Xn, a_nnls, p))
     if sol is not None:
-        t, S, a_lp, solves = sol
-    else:
-        full = _full_lp(Xn, p)
-        if full is None:
-            raise RuntimeError(f"{where}: HiGHS failed on the separability LP")
-        (t, S, a_lp), solves, full = full, 1, True
-    separable = t > LP_TOLERANCE
-    scale = np.ldexp(1.0, e)
+        return *sol, False
+    full = _full_lp(Xn, p)
+    if full is None:
+        raise RuntimeError(f"{where}: HiGHS failed on the separability LP")
+    return *full, 1, True
+
+
+def _hull_point_lp(Xn: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray]:
+    """(t, S) for S = p/|p|^2 (c.S = 1 when c = p) and t = min(1, min_i x_i.S): for the nearest hull point p = p*
+    of a separable set, x_i.S >= 1 for every i and (t, S) is the LP's optimum t* = 1."""
+    S = p / float(p @ p)
+    return min(1.0, float((Xn @ S).min())), S
+
+
+def _warm_working_set(Xn: np.ndarray, a_nnls: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """d+1 rows: the support of a* (its d+1 largest weights if larger), padded with the rows of smallest x_i.p*."""
+    d = Xn.shape[1]
+    support = np.flatnonzero(a_nnls > 0)
+    if len(support) > d + 1:
+        support = support[np.argsort(-a_nnls[support], kind="stable")[: d + 1]]
+    rest = np.setdiff1d(np.arange(len(Xn)), support)
+    rest = rest[np.argsort(Xn[rest] @ p, kind="stable")[: d + 1 - len(support)]]
+    return np.sort(np.concatenate([support, rest]))
+
+
+def _separator_margin(Xn: np.ndarray, S: np.ndarray, amax: float) -> float:
+    """min_i S.x_i / (|S| max|x|), the normalised margin a separator S certifies (-inf for S = 0)."""
+    return float((Xn @ S).min()) / (np.linalg.norm(S) * amax) if np.any(S) else -np.inf
+
+
+def _certify_separable(Xn: np.ndarray, e: int, mm: MaxMargin, p: np.ndarray, t: float, S: np.ndarray,
+                       solves: int, full: bool, where: str) -> SeparabilityResult:
+    """Step 4 of ``decide`` for a separable verdict: the better of the LP's S and p* as the certificate, which must
+    reach MARGIN_TOLERANCE (else RuntimeError naming ``where``)."""
     amax = _abs_max(Xn)
-    if separable:
-        cert_margin = max(float((Xn @ S).min()) / (np.linalg.norm(S) * amax) if np.any(S) else -np.inf,
-                          float((Xn @ p).min()) / (np.linalg.norm(p) * amax) if np.any(p) else -np.inf)
-        if not cert_margin >= MARGIN_TOLERANCE:
-            raise RuntimeError(
-                f"{where}: the LP says separable (t* = {t:.3g}) but no separating S is certified "
-                f"(min_i S.x_i / (|S| max|x|) = {cert_margin:.3g} < {MARGIN_TOLERANCE:g}): the origin is within "
-                "rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
-        use_lp = np.any(S) and float((Xn @ S).min()) / (np.linalg.norm(S) * amax) == cert_margin
-        vec = S if use_lp else p
-        return SeparabilityResult(True, t, solves, full, mm.margin * scale, mm.gap * scale,
-                                  np.ldexp(mm.separator, -e), "separator", np.ldexp(vec, -e), cert_margin,
-                                  np.nan, MARGIN_TOLERANCE)
+    margin_lp = _separator_margin(Xn, S, amax)
+    cert_margin = max(margin_lp, _separator_margin(Xn, p, amax))
+    if not cert_margin >= MARGIN_TOLERANCE:
+        raise RuntimeError(
+            f"{where}: the LP says separable (t* = {t:.3g}) but no separating S is certified "
+            f"(min_i S.x_i / (|S| max|x|) = {cert_margin:.3g} < {MARGIN_TOLERANCE:g}): the origin is within "
+            "rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
+    vec = S if np.any(S) and margin_lp == cert_margin else p
+    return _separable_result(mm, e, vec, cert_margin, t, solves, full)
+
+
+def _separable_result(mm: MaxMargin, e: int, vec: np.ndarray, cert_margin: float, t: float, solves: int = 0,
+                      full: bool = False) -> SeparabilityResult:
+    """A separable set's result from its answers on X 2^-e: lengths back in X's units (margin times 2^e, vectors
+    S times 2^-e), the separator ``vec`` certifying ``cert_margin``."""
+    scale = np.ldexp(1.0, e)
+    return SeparabilityResult(True, t, solves, full, mm.margin * scale, mm.gap * scale, np.ldexp(mm.separator, -e),
+                              "separator", np.ldexp(vec, -e), cert_margin, np.nan, MARGIN_TOLERANCE)
+
+
+def _inseparable_result(d: int, a: np.ndarray, residual: float, t: float = 0.0, solves: int = 0,
+                        full: bool = False) -> SeparabilityResult:
+    """An inseparable set's result (in dimension d), certified by convex weights a with |X^T a|_inf / max|x| =
+    ``residual``."""
+    return SeparabilityResult(False, t, solves, full, 0.0, 0.0, np.zeros(d), "farkas", a, np.nan, residual,
+                              FARKAS_TOLERANCE)
+
+
+def _farkas_weights(Xn: np.ndarray, a_lp: np.ndarray, a_nnls: np.ndarray) -> tuple[np.ndarray, float]:
+    """Step 4 of ``decide`` for an inseparable verdict: convex weights a and their residual |X^T a|_inf / max|x|,
+    from the LP's row duals, else the better of those and the duals polished on their support
+    (``_polish_farkas``), else the better of that and NNLS's a*; the caller checks the residual."""
     best_a, best_r = _farkas_residual(Xn, a_lp)
     if best_r > FARKAS_TOLERANCE and np.any(best_a > 0):
         best_a, best_r = min(_farkas_residual(Xn, _polish_farkas(Xn, best_a)), (best_a, best_r), key=lambda x: x[1])
     if best_r > FARKAS_TOLERANCE:
         best_a, best_r = min(_farkas_residual(Xn, a_nnls), (best_a, best_r), key=lambda x: x[1])
-    if not best_r <= FARKAS_TOLERANCE:
-        raise RuntimeError(
-            f"{where}: the LP says inseparable (t* = {t:.3g}) but no Farkas certificate checks "
-            f"(|X^T a|_inf / max|x| = {best_r:.3g} > {FARKAS_TOLERANCE:g} for the best convex weights a): the "
-            "origin is within rounding of the hull's boundary, so this set cannot be classified; drop or redraw it")
-    return SeparabilityResult(False, t, solves, full, 0.0, 0.0, np.zeros(d), "farkas", best_a, np.nan, best_r,
-                              FARKAS_TOLERANCE)
+    return best_a, best_r
 
 
 @dataclass(frozen=True)
@@ -320,8 +385,8 @@ def inseparable_limit(X: np.ndarray, gtol: float = 1e-10, max_iter: int = 500) -
     overflow the Hessian; scaling by a power of two is exact, so for ordinary data the result is bit for bit
     the one on X itself (S_inf scales by 2^-e, the gradient norm by 2^e, m is unchanged).
     """
-    e = _power_of_two_scale(X)
-    lim = _newton_s_inf(np.ldexp(X, -e), gtol, max_iter)
+    Xn, e = _unit_scale(X)
+    lim = _newton_s_inf(Xn, gtol, max_iter)
     return InseparableLimit(np.ldexp(lim.s_inf, -e), lim.m, float(np.ldexp(lim.grad_norm, e)), lim.iterations)
 
 
@@ -690,8 +755,7 @@ def classify(X: np.ndarray, where: str = "this set", s_inf: bool = True) -> SetR
     """
     X = np.asarray(X, dtype=float)
     n, d = X.shape
-    e = _power_of_two_scale(X)
-    Xn = np.ldexp(X, -e)
+    Xn, e = _unit_scale(X)
     newton_first = wendel_probability(n, d) < 0.5
     resume = None
     if newton_first:
@@ -719,15 +783,11 @@ def _classify_separable(Xn: np.ndarray, e: int, route: str) -> SetResult | None:
     p = Xn.T @ a
     if not (mm.margin > 0 and mm.gap <= MARGIN_GAP_TOLERANCE * mm.margin):
         return None
-    S = p / float(p @ p)
-    t = min(1.0, float((Xn @ S).min()))
-    cert = float((Xn @ p).min()) / (np.linalg.norm(p) * _abs_max(Xn))
+    t, _ = _hull_point_lp(Xn, p)
+    cert = _separator_margin(Xn, p, _abs_max(Xn))
     if not (t > LP_TOLERANCE and cert >= MARGIN_TOLERANCE):
         return None
-    scale = np.ldexp(1.0, e)
-    res = SeparabilityResult(True, t, 0, False, mm.margin * scale, mm.gap * scale, np.ldexp(mm.separator, -e),
-                             "separator", np.ldexp(p, -e), cert, np.nan, MARGIN_TOLERANCE)
-    return SetResult(res, None, route)
+    return SetResult(_separable_result(mm, e, p, cert, t), None, route)
 
 
 def _classify_inseparable(Xn: np.ndarray, e: int, s_inf: bool, hand_over: bool = False,
@@ -747,8 +807,7 @@ def _classify_inseparable(Xn: np.ndarray, e: int, s_inf: bool, hand_over: bool =
     a, residual = _farkas_residual(Xn, np.exp(z - lse))
     if not residual <= FARKAS_TOLERANCE:
         return None, None
-    res = SeparabilityResult(False, 0.0, 0, False, 0.0, 0.0, np.zeros(d), "farkas", a, np.nan, residual,
-                             FARKAS_TOLERANCE)
+    res = _inseparable_result(d, a, residual)
     limit = None
     if s_inf:
         grad = float(np.linalg.norm(Xn.T @ a))
