@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import LinAlgWarning, cho_factor, cho_solve, lu_factor, lu_solve
-from scipy.optimize import linprog, nnls
+from scipy.optimize import linprog, minimize_scalar, nnls
 from scipy.special import bdtr, logsumexp, ndtr
 
 # HiGHS's primal feasibility tolerance is 1e-7: an LP margin below this (relative to the data's scale)
@@ -406,10 +406,7 @@ def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit
         gn = float(np.linalg.norm(g))
         if gn <= gtol * scale:
             return InseparableLimit(S, float(np.exp(f) / n), gn, it - 1)
-        Xp = X * np.sqrt(p)[:, None]
-        H = Xp.T @ Xp - np.outer(g, g)
-        H[np.diag_indices(d)] += 1e-14 * np.trace(H) / d
-        step = np.linalg.solve(H, -g)
+        step = np.linalg.solve(_lse_hessian(X, p, g, 1e-14), -g)
         if gn <= np.sqrt(gtol) * scale and -float(g @ step) <= 8 * np.finfo(float).eps * max(1.0, abs(f)):
             # close to the minimum (a separable set's gradient never gets small) the Newton decrement can fall
             # below float64's resolution of F, so no line search sees a decrease (near-separable sets, |S_inf|
@@ -493,26 +490,18 @@ class SetResult:
 def _newton_lse(Xn: np.ndarray, max_iter: int = 60, S: np.ndarray | None = None, hand_over: bool = False):
     """Newton on F(S) = log sum exp(Xn S) from S = 0 (or the given S, where an earlier call handed over). F's
     value, z = X S and the gradient g = X^T softmax(z) are float64, recomputed from S every step (they are what
-    the certificate and S_inf rest on); the step only has to be a good descent direction, so it is solved by
-    conjugate gradients on H s = -g with float32 Hessian-vector products H v = X^T (p * X v) - g (g.v) (two
-    float32 passes over X) preconditioned by a float32 Cholesky factor of H, refreshed only when the stale factor
-    needs more than a few CG steps (a dense H is O(N d^2), a product O(N d)). Step length: a bounded line search
-    on F(S + t s) = logsumexp(z + t X s) (O(N) per trial, X s from the CG iterates), then Armijo.
+    the certificate and S_inf rest on); the step s only has to be a good descent direction, so it is solved in
+    float32 (``_newton_direction``) with a float32 Hessian factor (``_lse_hessian``) refreshed only when the stale
+    one needs more than REFRESH_CG conjugate-gradient steps (a dense H is O(N d^2), a product O(N d)). Step
+    length: ``_lse_step_length``; a ray S + t s that separates the set ends the solve (``_separating_ray``).
 
-    Returns (status, S, z, iterations): "inseparable" once |X^T softmax(z)|_inf / max|x| <= NEWTON_GTOL (or has
-    stopped falling below 1e-2 FARKAS_TOLERANCE), "separable" when every S.x_i < 0 or some S + t s has,
-    "diverging" (only with ``hand_over``) when the gradient grows again after a few steps, "unknown" otherwise (a
-    singular Hessian, a stalled descent, no convergence: the caller takes another route). The gradient X^T
-    softmax(X S) is a point of the hull: on a separable set its norm is at least the margin M and it grows again
-    as S runs off along the separator (measured at N = 2400, d = 1191: from ~5e-3 after 4-5 steps to ~5e-2),
-    while on an inseparable one it falls to 0, quadratically at the end; a diverging set is likely separable, and
-    the caller can resume from the returned S if it is not."""
-    from scipy.optimize import minimize_scalar
-
-    n, d = Xn.shape
+    Returns (status, S, z, iterations): "inseparable" or "diverging" (only with ``hand_over``, after 3 steps) as
+    ``_gradient_verdict`` says, "separable" when every S.x_i < 0 or some S + t s has, "unknown" otherwise (a
+    singular Hessian, a stalled descent, no convergence: the caller takes another route). A diverging set is
+    likely separable, and the caller can resume from the returned S if it is not."""
     X32 = Xn.astype(np.float32)
     amax = _abs_max(Xn)
-    S = np.zeros(d) if S is None else S
+    S = np.zeros(Xn.shape[1]) if S is None else S
     factor, refresh, gn_prev = None, True, np.inf
     for it in range(max_iter):
         z = Xn @ S
@@ -522,52 +511,106 @@ def _newton_lse(Xn: np.ndarray, max_iter: int = 60, S: np.ndarray | None = None,
         p = np.exp(z - lse)
         g = Xn.T @ p
         gn = float(np.abs(g).max()) / amax
-        if gn <= NEWTON_GTOL or (gn <= 0.01 * FARKAS_TOLERANCE and gn > 0.5 * gn_prev):
-            return "inseparable", S, z, it
-        if hand_over and it >= 3 and gn > max(1.5 * gn_prev, 1e-4):
-            return "diverging", S, z, it
+        status = _gradient_verdict(gn, gn_prev, may_diverge=hand_over and it >= 3)
+        if status is not None:
+            return status, S, z, it
         gn_prev = gn
         p32, g32 = p.astype(np.float32), g.astype(np.float32)
         if refresh:
-            Xp = X32 * np.sqrt(p32)[:, None]
-            H = Xp.T @ Xp
-            H -= np.outer(g32, g32)
-            H[np.diag_indices(d)] += np.float32(1e-6) * np.trace(H) / d  # float32 rounding: keep it definite
-            try:
-                factor = cho_factor(H, check_finite=False)
-            except np.linalg.LinAlgError:
+            factor = _cholesky_or_none(_lse_hessian(X32, p32, g32, np.float32(1e-6)))
+            if factor is None:
                 return "unknown", S, z, it
-
-        def hessian_times(v, p32=p32, g32=g32):
-            """(H v, X v) in float32."""
-            v = v.astype(np.float32)
-            xv = X32 @ v
-            return X32.T @ (p32 * xv) - g32 * (g32 @ v), xv
-
-        step, u, cg = _pcg(hessian_times, -g32, lambda r, f=factor: cho_solve(f, r, check_finite=False),
-                           tol=max(min(0.1, np.sqrt(gn)), 1e-5) * float(np.linalg.norm(g32)))
+        step, u, cg = _newton_direction(X32, p32, g32, factor, gn)
         refresh = cg > REFRESH_CG
-        step, u = step.astype(float), u.astype(float)
         slope = float(g @ step)
         if not slope < 0:
             return "unknown", S, z, it
-        t = _separating_length(z, u)
-        if t is not None:  # S + t step separates (by X step in float32): certified in float64 at once
-            z_ray = Xn @ (S + t * step)
-            if z_ray.max() < 0:
-                return "separable", S + t * step, z_ray, it + 1
-        t = 1.0
-        if gn > 1e-8:  # far from the optimum a longer or shorter step pays; near it, the full Newton step
-            res = minimize_scalar(lambda t, z=z, u=u: logsumexp(z + t * u), bounds=(0.0, 2.0), method="bounded",
-                                  options={"xatol": 1e-3})
-            if res.fun < logsumexp(z + u):
-                t = float(res.x)
-        while logsumexp(z + t * u) > lse + 1e-4 * t * slope and t > 1e-10:  # Armijo
-            t *= 0.5
-        if t <= 1e-10:
+        ray = _separating_ray(Xn, S, step, z, u)
+        if ray is not None:
+            return "separable", *ray, it + 1
+        t = _lse_step_length(z, u, lse, slope, gn)
+        if t is None:
             return "unknown", S, z, it
         S = S + t * step
     return "unknown", S, Xn @ S, max_iter
+
+
+def _gradient_verdict(gn: float, gn_prev: float, may_diverge: bool) -> str | None:
+    """Newton's verdict from gn = |g|_inf / max|x| (gn_prev: the previous step's), g = X^T softmax(X S).
+
+    g is a point of the hull: on a separable set |g| is at least the margin M and grows again as S runs off along
+    the separator (measured at N = 2400, d = 1191: from ~5e-3 after 4-5 steps to ~5e-2), while on an inseparable
+    one it falls to 0, quadratically at the end. So: "inseparable" once gn <= NEWTON_GTOL, or once gn is below
+    1e-2 FARKAS_TOLERANCE and has stopped falling (it has reached rounding); "diverging" (if ``may_diverge``)
+    when gn grew 1.5-fold to above 1e-4; None to go on."""
+    if gn <= NEWTON_GTOL or (gn <= 0.01 * FARKAS_TOLERANCE and gn > 0.5 * gn_prev):
+        return "inseparable"
+    if may_diverge and gn > max(1.5 * gn_prev, 1e-4):
+        return "diverging"
+    return None
+
+
+def _lse_hessian(X: np.ndarray, p: np.ndarray, g: np.ndarray, jitter: float) -> np.ndarray:
+    """Hess F = X^T (diag p - p p^T) X = X^T diag(p) X - g g^T of F(S) = log sum exp(X S) (p = softmax(X S),
+    g = X^T p), in X's float type, plus jitter tr(H)/d on the diagonal: H is positive semi-definite, but rounding
+    (float32's above all) can leave it indefinite."""
+    d = X.shape[1]
+    Xp = X * np.sqrt(p)[:, None]
+    H = Xp.T @ Xp
+    H -= np.outer(g, g)
+    H[np.diag_indices(d)] += jitter * np.trace(H) / d
+    return H
+
+
+def _cholesky_or_none(H: np.ndarray):
+    """Cholesky factor of H (``cho_factor``), None if H is not positive definite in its float type."""
+    try:
+        return cho_factor(H, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _newton_direction(X32: np.ndarray, p32: np.ndarray, g32: np.ndarray, factor, gn: float):
+    """Newton's step s from H s = -g by preconditioned conjugate gradients (``_pcg``) with float32 products
+    H v = X^T (p * X v) - g (g.v) (two passes over X), preconditioned by the Cholesky ``factor`` of an H (perhaps
+    an earlier iterate's), to a residual of max(min(0.1, sqrt(gn)), 1e-5) |g|: a rough step far from the optimum,
+    a tight one near it. Returns (s, X s, CG steps), s and X s in float64."""
+
+    def hessian_times(v):
+        """(H v, X v) in float32."""
+        v = v.astype(np.float32)
+        xv = X32 @ v
+        return X32.T @ (p32 * xv) - g32 * (g32 @ v), xv
+
+    step, u, cg = _pcg(hessian_times, -g32, lambda r: cho_solve(factor, r, check_finite=False),
+                       tol=max(min(0.1, np.sqrt(gn)), 1e-5) * float(np.linalg.norm(g32)))
+    return step.astype(float), u.astype(float), cg
+
+
+def _lse_step_length(z: np.ndarray, u: np.ndarray, lse: float, slope: float, gn: float) -> float | None:
+    """Newton's step length t along s, from z = X S, u = X s, lse = F(S) and slope = g.s < 0, on
+    F(S + t s) = logsumexp(z + t u) (O(N) per trial): far from the optimum (gn > 1e-8) the minimiser of F on
+    [0, 2] (bounded search to 1e-3) where it beats the full step, else t = 1; then halved until Armijo's
+    F(S + t s) <= F(S) + 1e-4 t slope holds. None when that needs t <= 1e-10 (no descent)."""
+    t = 1.0
+    if gn > 1e-8:  # far from the optimum a longer or shorter step pays; near it, the full Newton step
+        res = minimize_scalar(lambda t: logsumexp(z + t * u), bounds=(0.0, 2.0), method="bounded",
+                              options={"xatol": 1e-3})
+        if res.fun < logsumexp(z + u):
+            t = float(res.x)
+    while logsumexp(z + t * u) > lse + 1e-4 * t * slope and t > 1e-10:  # Armijo
+        t *= 0.5
+    return None if t <= 1e-10 else t
+
+
+def _separating_ray(Xn: np.ndarray, S: np.ndarray, step: np.ndarray, z: np.ndarray, u: np.ndarray):
+    """(S + t s, X (S + t s)) when the point at ``_separating_length``'s t (found from u = X s, accumulated in
+    float32) separates the set, as checked in float64; None otherwise."""
+    t = _separating_length(z, u)
+    if t is None:
+        return None
+    z_ray = Xn @ (S + t * step)
+    return (S + t * step, z_ray) if z_ray.max() < 0 else None
 
 
 def _separating_length(z: np.ndarray, u: np.ndarray) -> float | None:
@@ -672,6 +715,9 @@ def _margin_ipm(Xn: np.ndarray, max_iter: int = 60):
 
 
 def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
+    """``_margin_ipm``'s iterations from w = 0, s = alpha = 1: residuals r_d = w - X^T alpha (dual) and
+    r_p = X w - s - 1 (primal), duality measure mu = s.alpha / N; each iteration tries a snap once the gap is
+    small, then takes a Mehrotra step (``_mehrotra_step``)."""
     n, d = Xn.shape
     w, s, al = np.zeros(d), np.ones(n), np.ones(n)
     amax = _abs_max(Xn)
@@ -694,32 +740,53 @@ def _margin_ipm_loop(Xn: np.ndarray, max_iter: int):
         D = al / s
         if not np.isfinite(D).all():  # the iterates left the interior: no strictly separable set
             return None
-        keep = D > 1e-15 * D.max()  # rows far from their constraint add nothing to X^T D X (late iterations: ~half)
         # far from the optimum, I + X^T D X formed and factored in float32 (half the cost) steers as well, unless
         # D's range would overflow it (a tiny margin makes some alpha_i / s_i huge early)
-        Xs = X32 if (ww == 0 or mu * n > 1e-2 * ww) and D.max() < 1e25 else Xn
-        Xd = Xs[keep] * np.sqrt(D[keep]).astype(Xs.dtype)[:, None]
-        M = Xd.T @ Xd
-        M[np.diag_indices(d)] += 1.0
-        C = _shifted_cholesky(M)
+        C = _normal_factor(X32 if (ww == 0 or mu * n > 1e-2 * ww) and D.max() < 1e25 else Xn, D)
         if C is None:
             return None
-
-        def direction(rc, C=C, D=D, rd=rd, rp=rp, s=s, al=al):
-            rhs = -rd - Xn.T @ (rc / s + D * rp)
-            dw = cho_solve(C, rhs.astype(C[0].dtype), check_finite=False).astype(float)
-            ds = Xn @ dw + rp
-            return dw, ds, -(rc + al * ds) / s
-
-        dw, ds, da = direction(al * s)
-        ap, ad = _max_step(s, ds), _max_step(al, da)
-        sigma = (float((s + ap * ds) @ (al + ad * da)) / n / mu) ** 3
-        dw, ds, da = direction(al * s + ds * da - sigma * mu)
-        ap, ad = 0.995 * _max_step(s, ds), 0.995 * _max_step(al, da)
+        dw, ds, da, ap, ad = _mehrotra_step(Xn, C, D, rd, rp, s, al, mu)
         w, s, al = w + ap * dw, s + ap * ds, al + ad * da
         if not (np.isfinite(w).all() and s.min() > 0 and al.min() > 0):
             return None
     return None
+
+
+def _normal_factor(Xs: np.ndarray, D: np.ndarray):
+    """Cholesky factor of the normal matrix I + X^T D X, in Xs's float type (``_shifted_cholesky``; None if it does
+    not factor). Rows with D_i below 1e-15 max D (far from their constraint) add nothing and are left out (late
+    iterations: about half)."""
+    keep = D > 1e-15 * D.max()
+    Xd = Xs[keep] * np.sqrt(D[keep]).astype(Xs.dtype)[:, None]
+    M = Xd.T @ Xd
+    M[np.diag_indices(Xs.shape[1])] += 1.0
+    return _shifted_cholesky(M)
+
+
+def _ipm_direction(Xn: np.ndarray, C, D: np.ndarray, rd: np.ndarray, rp: np.ndarray, s: np.ndarray,
+                   al: np.ndarray, rc: np.ndarray):
+    """The Newton direction of the interior point's KKT system for the complementarity residual rc (s_i alpha_i
+    - target): dw - X^T dalpha = -r_d, X dw - ds = -r_p, alpha ds + s dalpha = -rc. Eliminating ds and dalpha,
+    (I + X^T D X) dw = -r_d - X^T (rc/s + D r_p) with D = alpha/s (C: its factor); then ds = X dw + r_p and
+    dalpha = -(rc + alpha ds)/s."""
+    rhs = -rd - Xn.T @ (rc / s + D * rp)
+    dw = cho_solve(C, rhs.astype(C[0].dtype), check_finite=False).astype(float)
+    ds = Xn @ dw + rp
+    return dw, ds, -(rc + al * ds) / s
+
+
+def _mehrotra_step(Xn: np.ndarray, C, D: np.ndarray, rd: np.ndarray, rp: np.ndarray, s: np.ndarray,
+                   al: np.ndarray, mu: float):
+    """Mehrotra's predictor-corrector: the affine direction (rc = s alpha), centring sigma = (mu_aff/mu)^3 from
+    the duality measure its longest feasible step would reach, then the corrected direction (rc = s alpha +
+    ds_aff dalpha_aff - sigma mu). Returns (dw, ds, dalpha, primal step, dual step), each step 0.995 of the way
+    to the boundary s, alpha >= 0 (at most 1)."""
+    n = len(s)
+    dw, ds, da = _ipm_direction(Xn, C, D, rd, rp, s, al, al * s)
+    ap, ad = _max_step(s, ds), _max_step(al, da)
+    sigma = (float((s + ap * ds) @ (al + ad * da)) / n / mu) ** 3
+    dw, ds, da = _ipm_direction(Xn, C, D, rd, rp, s, al, al * s + ds * da - sigma * mu)
+    return dw, ds, da, 0.995 * _max_step(s, ds), 0.995 * _max_step(al, da)
 
 
 def _shifted_cholesky(M: np.ndarray, tries: int = 3):
