@@ -1,5 +1,6 @@
 """Helpers shared by several test files (import as ``from helpers import ...``; tests/ is on sys.path)."""
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,26 @@ def copy_repo(dest: Path) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, dest / rel)
     return dest
+
+
+def stand_in_venv(path: Path, scripts: dict[str, str]) -> Path:
+    """A stand-in venv at ``path`` for `make VENV=...`: bin/<tool> a shell script running the given body, and the
+    install stamp of the current requirements.lock, so that make installs nothing."""
+    (path / "bin").mkdir(parents=True, exist_ok=True)
+    for tool, body in scripts.items():
+        (path / "bin" / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (path / "bin" / tool).chmod(0o755)
+    lock = hashlib.sha256((ROOT / "requirements.lock").read_bytes()).hexdigest()[:12]
+    (path / f".installed-{lock}").touch()
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, env: dict | None = None,
+                  prefix: tuple = ()) -> subprocess.CompletedProcess:
+    """`snakemake ARGS` in ``workdir`` as a user runs it (behind ``prefix``, a wrapper command, if given), stdout and
+    stderr together (Snakemake 9 prints its errors on stdout); the caller judges the exit code and the text."""
+    return subprocess.run([*prefix, *SNAKEMAKE, *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
 
 
 def snakemake(workdir: Path, *args: str) -> str:

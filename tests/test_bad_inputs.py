@@ -7,7 +7,6 @@ interpreter) whose install stamp is current, so that make never installs anythin
 The cases marked (was silent) finished with exit 0 and wrong output before; the unit tests at the end cover the
 silently-wrong cases that need data (aggregate, the headline prediction column, parameter order)."""
 
-import hashlib
 import json
 import os
 import re
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config
+from helpers import SMOKE, copy_repo, preset_config, run_snakemake, stand_in_venv
 from scipy.special import ndtri
 from snakemake.cli import main as cli_main
 
@@ -179,11 +178,6 @@ def repo(tmp_path_factory):
     return copy_repo(tmp_path_factory.mktemp("bad_inputs"))
 
 
-def _snakemake(repo: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=env)
-
-
 def _forked_cli(repo: Path, argv: list[str], out: Path) -> int:
     """`snakemake ARGV` in a child forked from this process, which has imported Snakemake already (the import is
     two thirds of a dry run's time); the child's stdout and stderr go to ``out``. Returns the child's pid."""
@@ -276,14 +270,8 @@ def test_own_results_folder_and_defaults_from_the_schema(sweep):
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
     """A stand-in venv: bin/python and bin/snakemake run this interpreter, and the install stamp is current."""
-    v = tmp_path_factory.mktemp("venv")
-    (v / "bin").mkdir()
-    for tool, cmd in (("python", f'"{sys.executable}"'), ("snakemake", f'"{sys.executable}" -m snakemake')):
-        (v / "bin" / tool).write_text(f'#!/bin/sh\nexec {cmd} "$@"\n')
-        (v / "bin" / tool).chmod(0o755)
-    lock = hashlib.sha256((ROOT / "requirements.lock").read_bytes()).hexdigest()[:12]
-    (v / f".installed-{lock}").touch()
-    return v
+    return stand_in_venv(tmp_path_factory.mktemp("venv"), {"python": f'exec "{sys.executable}" "$@"',
+                                                           "snakemake": f'exec "{sys.executable}" -m snakemake "$@"'})
 
 
 def _make(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -378,7 +366,7 @@ def test_report_of_another_configuration_is_refused(repo, venv):
 def test_checkout_path_with_spaces(tmp_path):
     work = copy_repo(tmp_path / "my checkout")
     target = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/dataset.parquet"
-    proc = _snakemake(work, target, "--cores", "1", *SMOKE)
+    proc = run_snakemake(work, target, "--cores", "1", *SMOKE)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (work / target).exists()
     # an interpreter whose own path has a space cannot start jobs: one clear message
@@ -401,12 +389,12 @@ def test_checkout_path_with_spaces(tmp_path):
 def test_restating_values_or_changing_horizon_reruns_no_data_job(tmp_path):
     work = copy_repo(tmp_path / "work")
     block = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0"
-    proc = _snakemake(work, f"{block}/separability.parquet", "--cores", "1", *SMOKE)
+    proc = run_snakemake(work, f"{block}/separability.parquet", "--cores", "1", *SMOKE)
     assert proc.returncode == 0, proc.stdout[-3000:]
     for name, text in (("restate", _exp("s0_norm: 0.1\nb0: 0.0\ntrain: true\nsolver: flow")),
                        ("horizon", _exp("horizon: 1.0e+6"))):
         (work / f"{name}.yaml").write_text(text)
-        proc = _snakemake(work, "-n", f"{block}/separability.parquet", *SMOKE, f"{name}.yaml")
+        proc = run_snakemake(work, "-n", f"{block}/separability.parquet", *SMOKE, f"{name}.yaml")
         assert proc.returncode == 0 and "Nothing to be done" in proc.stdout, (name, proc.stdout[-2000:])
 
 
@@ -497,13 +485,13 @@ def test_config_record_and_stale_figures_moved_aside(tmp_path):
     """run_config alone (--allowed-rules), over stand-in tables and figures: it records the config and its hash,
     and moves figures this configuration does not draw to figures/stale-<old hash>/."""
     work = copy_repo(tmp_path / "work")
-    plan = _snakemake(work, "-n", "results/config.json", "--allowed-rules", "run_config", *SMOKE).stdout
+    plan = run_snakemake(work, "-n", "results/config.json", "--allowed-rules", "run_config", *SMOKE).stdout
     inputs = sorted(set(re.findall(r"results/(?:tables|figures)/\w+\.(?:png|pdf|parquet)", plan)))
     assert "results/tables/runs.parquet" in inputs and "results/figures/toy_fig8.png" in inputs
     for f in [*inputs, "results/figures/other_config.png", "results/figures/other_config.pdf"]:
         (work / f).parent.mkdir(parents=True, exist_ok=True)
         (work / f).write_text("stand-in")
-    proc = _snakemake(work, "results/config.json", "--allowed-rules", "run_config", "--cores", "1", *SMOKE)
+    proc = run_snakemake(work, "results/config.json", "--allowed-rules", "run_config", "--cores", "1", *SMOKE)
     assert proc.returncode == 0, proc.stdout[-3000:]
     record = json.loads((work / "results/config.json").read_text())
     assert record["run_name"] == "default" and record["config"]["block_size"] == 2
@@ -528,8 +516,8 @@ def test_an_lp_only_experiment_runs_alone(tmp_path):
     work = copy_repo(tmp_path / "work")
     (work / "one.yaml").write_text("active: [s_inf_scaling]\nexperiments:\n"
                                    "  s_inf_scaling: {N: [40], lam: [0.3, 0.45], realisations: 2}\n")
-    proc = _snakemake(work, "results/tables/runs.parquet", "results/figures/s_inf.png", "--cores", "2", *SMOKE,
-                      "one.yaml")
+    proc = run_snakemake(work, "results/tables/runs.parquet", "results/figures/s_inf.png", "--cores", "2", *SMOKE,
+                         "one.yaml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     runs = pd.read_parquet(work / "results/tables/runs.parquet")
     assert len(runs) == 4 and set(runs.experiment) == {"s_inf_scaling"} and not runs.trained.any()
@@ -542,7 +530,6 @@ def test_snakemake_started_in_the_workflow_folder_works_in_the_root(tmp_path):
     """(was silent: a second results tree under workflow/results/)"""
     work = copy_repo(tmp_path / "work")
     target = "results/cells/lambda_sweep/N40_d4_sigma5_lr0.01/block0/dataset.parquet"
-    proc = subprocess.run([*SNAKEMAKE, target, "--cores", "1", "--configfile", "presets/smoke.yaml"],
-                          cwd=work / "workflow", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = run_snakemake(work / "workflow", target, "--cores", "1", "--configfile", "presets/smoke.yaml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (work / target).exists() and not (work / "workflow" / "results").exists()

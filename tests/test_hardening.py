@@ -2,7 +2,6 @@
 test here fails if the protection it names is removed. Workflow runs use the smoke preset (or a smaller one built
 on it) in fresh copies of the repository; the one-core reference run overlaps the quick tests."""
 
-import hashlib
 import os
 import re
 import signal
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config, snakemake
+from helpers import ROOT, SMOKE, SNAKEMAKE, copy_repo, preset_config, run_snakemake, snakemake, stand_in_venv
 
 from grokedge import data, metrics, train
 from grokedge.config import ConfigError, cells, validate_config
@@ -30,12 +29,6 @@ from grokedge.stages import train_block
 workflow = pytest.mark.workflow  # only on the tests that run snakemake (or make, which runs it)
 
 TABLES = ["results/tables/runs.parquet", "results/tables/curves.parquet"]
-
-
-def run(workdir: Path, *args: str, env: dict | None = None, prefix: tuple = ()) -> subprocess.CompletedProcess:
-    """Snakemake as a user runs it; stdout and stderr together (Snakemake 9 prints its errors on stdout)."""
-    return subprocess.run([*prefix, *SNAKEMAKE, *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
 
 
 def preset(path: Path, text: str) -> str:
@@ -106,7 +99,7 @@ def bad_config_runs(config_repo, tmp_path_factory, reference):
     folder = tmp_path_factory.mktemp("bad_configs")
     files = {name: preset(folder / f"{name}.yaml", text) for name, (text, _) in BAD_CONFIGS.items()}
     with ThreadPoolExecutor(2) as pool:
-        procs = pool.map(lambda f: run(config_repo, "-n", *SMOKE, f), files.values())
+        procs = pool.map(lambda f: run_snakemake(config_repo, "-n", *SMOKE, f), files.values())
         return dict(zip(files, procs, strict=True))
 
 
@@ -134,7 +127,7 @@ def test_non_finite_numbers_are_named(key, value, message):
 def test_missing_preset_file(config_repo):
     # Snakemake's CLI reads --configfile before the workflow's code runs: the message is the last line of a
     # Python traceback printed by Snakemake, which this workflow cannot shorten (`make run` checks first).
-    proc = run(config_repo, "-n", "--configfile", "workflow/presets/nope.yaml")
+    proc = run_snakemake(config_repo, "-n", "--configfile", "workflow/presets/nope.yaml")
     assert proc.returncode != 0
     assert "FileNotFoundError: [Errno 2] No such file or directory: 'workflow/presets/nope.yaml'" in proc.stdout
     assert not (config_repo / "results").exists()
@@ -143,13 +136,8 @@ def test_missing_preset_file(config_repo):
 def test_make_run_with_unknown_preset(config_repo, tmp_path):
     """`make run PRESET=nope` stops in check-preset, before Snakemake (a fake venv whose snakemake would say so,
     with an up-to-date install stamp so that make installs nothing)."""
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    for tool, code in (("python", 97), ("snakemake", 0)):
-        (venv / "bin" / tool).write_text(f"#!/bin/sh\necho FAKE-{tool.upper()}-RAN\nexit {code}\n")
-        (venv / "bin" / tool).chmod(0o755)
-    lock = hashlib.sha256((config_repo / "requirements.lock").read_bytes()).hexdigest()[:12]
-    (venv / f".installed-{lock}").touch()
+    venv = stand_in_venv(tmp_path / "venv", {tool: f"echo FAKE-{tool.upper()}-RAN\nexit {code}"
+                                             for tool, code in (("python", 97), ("snakemake", 0))})
     presets = " ".join(sorted(p.stem for p in (config_repo / "workflow" / "presets").glob("*.yaml")))
     expected = f"error: no preset 'nope' (expected workflow/presets/nope.yaml); presets: {presets}"
     for target in ("check-preset", "run"):
@@ -181,7 +169,7 @@ experiments:
 @workflow
 def test_diverging_gd_fails_naming_cell_realisation_and_epoch(tmp_path):
     work = copy_repo(tmp_path / "work")
-    proc = run(work, *TABLES, "--cores", "2", *SMOKE, preset(tmp_path / "diverging.yaml", DIVERGING))
+    proc = run_snakemake(work, *TABLES, "--cores", "2", *SMOKE, preset(tmp_path / "diverging.yaml", DIVERGING))
     assert proc.returncode != 0
     log = "".join(p.read_text() for p in (work / "results/logs/train").glob("lambda_sweep_*.log"))
     assert re.search(r"ERROR .*train of lambda_sweep/N40_d18_sigma5_lr50 block 0 failed: realisation \d+: "
@@ -227,7 +215,7 @@ def test_edges_n2_d1_and_flow_to_1e12_writing_nothing_outside(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "MPLCONFIGDIR"))}
     env |= {"HOME": str(home), "TMPDIR": str(tmp)}
     edges = preset(work / "edges.yaml", EDGES)
-    proc = run(work, *TABLES, *MAIN_FIGURES, "--cores", "2", *SMOKE, edges, env=env)
+    proc = run_snakemake(work, *TABLES, *MAIN_FIGURES, "--cores", "2", *SMOKE, edges, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
     runs = read_table(work / TABLES[0], "runs")
@@ -271,7 +259,7 @@ def reference(tmp_path_factory):
     proc = start(work, base / "first.log", *TABLES, "--cores", "1", *small(work))
     locks = work / ".snakemake" / "locks"
     wait_for(lambda: locks.is_dir() and any(locks.iterdir()), proc, "the first workflow took its lock")
-    second = run(work, *TABLES, "--cores", "1", *small(work))
+    second = run_snakemake(work, *TABLES, "--cores", "1", *small(work))
     running = proc.poll() is None
 
     def finish():
@@ -304,7 +292,7 @@ def test_interrupted_run_resumes_to_the_same_tables(reference, tmp_path):
     (unfinished[0] / ".curves.parquet.k1ll3d.tmp").write_bytes(b"PAR1 half a table")
 
     # SIGKILL leaves Snakemake's lock behind; Snakemake cannot tell it from a live run and says what to do
-    proc = run(work, *TABLES, "--cores", "2", *args)
+    proc = run_snakemake(work, *TABLES, "--cores", "2", *args)
     assert proc.returncode != 0
     assert "Directory cannot be locked" in proc.stdout and "--unlock" in proc.stdout, proc.stdout[-2000:]
     snakemake(work, "--unlock", *args)
@@ -479,7 +467,7 @@ def test_unwritable_results_folder(tmp_path):
     if probe.returncode == 0:
         pytest.skip("cannot drop the permission override here (no setpriv or no CAP_SETPCAP)")
     try:
-        proc = run(work, *TABLES, "--cores", "2", *SMOKE, prefix=prefix)
+        proc = run_snakemake(work, *TABLES, "--cores", "2", *SMOKE, prefix=prefix)
     finally:
         (work / "results").chmod(0o755)
     assert proc.returncode != 0
@@ -530,7 +518,7 @@ def test_tampered_manifest_is_rejected(reference, tmp_path):
     write_table(manifest, block / "dataset.parquet", "dataset", meta)
     runs = "results/tables/runs.parquet"
     (work / runs).unlink()
-    proc = run(work, runs, "--cores", "1", *small(work))
+    proc = run_snakemake(work, runs, "--cores", "1", *small(work))
     assert proc.returncode != 0
     # the train job generates its own data: the aggregation compares the two stages' checksums
     expected = ("aggregate failed: lambda_sweep/N40_d18_sigma5_lr0.01 realisation 0: the trained data differ from "
