@@ -797,11 +797,9 @@ def _shifted_cholesky(M: np.ndarray, tries: int = 3):
     d = 1191 left the fast route for ``decide`` this way, ~10 s)."""
     shift = np.finfo(M.dtype).eps * float(np.trace(M)) / len(M)
     for k in range(tries + 1):
-        try:
-            return cho_factor(M if k == 0 else M + shift * 100.0 ** (k - 1) * np.eye(len(M), dtype=M.dtype),
-                              check_finite=False)
-        except np.linalg.LinAlgError:
-            pass
+        C = _cholesky_or_none(M if k == 0 else M + shift * 100.0 ** (k - 1) * np.eye(len(M), dtype=M.dtype))
+        if C is not None:
+            return C
     return None
 
 
