@@ -10,7 +10,7 @@ import yaml
 from conftest import ROOT
 from scipy.special import ndtr, ndtri
 
-from grokedge import config, data, metrics, model, option_figures, separability, spec, stages, train
+from grokedge import config, data, laws, metrics, model, option_figures, separability, spec, stages, train
 from grokedge.schema import EXPERIMENT_DEFAULTS
 from grokedge.seeds import realisation_seed
 
@@ -90,12 +90,12 @@ def test_toy_max_margin_direction():
 
 
 # ------------------------------------------------------------------------------------ input laws
-def _law(name: str, sigma: float) -> data.InputLaw:
+def _law(name: str, sigma: float) -> laws.InputLaw:
     """The input law ``name`` with the schema's default parameters (as a cell of the pipeline has them)."""
     return spec.input_law(EXPERIMENT_DEFAULTS | {"input_law": name}, sigma)
 
 
-@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
+@pytest.mark.parametrize("name", sorted(laws.INPUT_LAWS))
 def test_law_covariance_and_symmetry(name):
     """Every registered law: the sample covariance is diag(variances) and the law is origin-symmetric."""
     law = _law(name, 3.0)
@@ -113,17 +113,17 @@ def test_law_covariance_and_symmetry(name):
 
 
 def test_powerlaw_spectrum_and_mixture_components():
-    law = data.InputLaw("powerlaw", 10.0, alpha=1.5, powerlaw_trace="sigma")
+    law = laws.InputLaw("powerlaw", 10.0, {"powerlaw_alpha": 1.5, "powerlaw_trace": "sigma"})
     var = law.variances(180)
     assert var.sum() == pytest.approx(10.0 * 180)  # sum lambda_n = sigma d (paper Fig. 15)
     np.testing.assert_allclose(var[1:] / var[:-1], (np.arange(1, 180) / np.arange(2, 181)) ** 1.5)
-    x = data.InputLaw("mixture", 5.0, mixture_std=0.5).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
+    x = laws.InputLaw("mixture", 5.0, {"mixture_std": 0.5}).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
     # N(+-1, m^2), m = 0.5 (variance 0.25): E x^2 = 1 + m^2, E x^4 = 1 + 6 m^2 + 3 m^4
     assert np.mean(x * x) == pytest.approx(1.25, abs=5 * np.std(x * x) / np.sqrt(x.size))
     assert np.mean(x**4) == pytest.approx(1 + 1.5 + 3 / 16, abs=5 * np.std(x**4) / np.sqrt(x.size))
 
 
-@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
+@pytest.mark.parametrize("name", sorted(laws.INPUT_LAWS))
 def test_wendel_holds_for_every_law(name):
     """LP separable fraction of N = 24, d = 12 sets against Wendel's P = 1/2 (any origin-symmetric law)."""
     N, d, reps = 24, 12, 300
@@ -172,7 +172,7 @@ def test_mixture_needs_a_sampled_test_set():
 
 # ------------------------------------------------------------------------------------ label fraction
 def test_labels_flip_rows_and_have_fraction_r():
-    law = data.InputLaw("gaussian", 5.0)
+    law = laws.InputLaw("gaussian", 5.0)
     raw = data.realisation(4000, 3, 5.0, 11)
     lab = data.realisation(4000, 3, 5.0, 11, law=law, label_fraction=0.9)
     flipped = np.all(lab.X == -raw.X, axis=1)

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from helpers import ROOT, preset_config
 
-from grokedge import data, spec, stages
+from grokedge import data, laws, spec, stages
 from grokedge.config import ConfigError, cells, results_dir, validate_config
-from grokedge.schema import load_schema
+from grokedge.schema import config_schema
 
 PRESETS = ("smoke", "default", "paper", "paper_scale")
 # Recorded at commit 16e091d, before the specifications existed, from grokedge.config.cells and cell_params:
@@ -72,7 +72,7 @@ def test_params_round_trip(preset):
 def test_every_experiment_key_is_declared_once():
     """Every key of an experiment in the schema is a grid coordinate, a run key or exactly one Option, and each
     option's default is the schema's."""
-    props = load_schema("config.schema.yaml")["$defs"]["experiment"]["properties"]
+    props = config_schema()["$defs"]["experiment"]["properties"]
     declared = [o.name for o in spec.OPTIONS]
     assert len(declared) == len(set(declared))
     assert set(props) == {"N", "lam", "d", "sigma", "lr", "realisations", *declared}
@@ -93,7 +93,7 @@ def test_input_law_enum_is_the_registry():
     cfg["experiments"]["lambda_sweep"]["input_law"] = "cauchy"
     with pytest.raises(Exception, match="cauchy"):
         validate_config(cfg)
-    assert set(data.INPUT_LAWS) >= {"gaussian", "powerlaw", "mixture"}
+    assert set(laws.INPUT_LAWS) >= {"gaussian", "powerlaw", "mixture"}
 
 
 def _tiny_cell(**options) -> spec.CellSpec:
@@ -110,7 +110,7 @@ def test_final_projections_regenerate_the_cell_data():
     _, state = stages.train_block(cell, 0)
     got = stages.final_projections(state)
     for (r, seed), row in zip(cell.seeds(0), state.itertuples(), strict=True):
-        law = data.InputLaw("powerlaw", 2.0, alpha=2.0, powerlaw_trace="sigma2")
+        law = laws.InputLaw("powerlaw", 2.0, {"powerlaw_alpha": 2.0, "powerlaw_trace": "sigma2"})
         X = data.realisation(30, 6, 2.0, seed, 0.1, 0.3, law=law, label_fraction=0.9).X
         S = np.asarray(row.S)
         want = X @ S / np.linalg.norm(S)
