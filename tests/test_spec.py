@@ -5,6 +5,7 @@ import ast
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,14 @@ def test_a_non_gaussian_law_is_checked_at_config_time(options, message):
     cfg["experiments"]["lambda_sweep"] |= {"input_law": "mixture"} | options
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg)
+
+
+def test_cell_id_pattern_follows_the_option_tags():
+    """The cell table's id pattern is built from the tags: every id cell_id writes matches it, a path does not."""
+    pattern = spec.cell_id_pattern()
+    full = spec.cell_id(400, 192, 5.0, 0.01, bias_noise=0.25, s0_norm=2, b0=-1, label_fraction=0.95,
+                        loss="exponential", input_law="powerlaw", powerlaw_trace="sigma2")
+    assert full == "N400_d192_sigma5_lr0.01_bn0.25_s02_b0-1_r0.95_exp_lawpowerlaw_tracesigma2"
+    assert re.fullmatch(pattern, full) and re.fullmatch(pattern, "N4_d2_sigma1_lr0.1")
+    assert not re.fullmatch(pattern, "N4_d2_sigma1_lr0.1_r0.9_bn0.1")  # out of order
+    assert not re.fullmatch(pattern, "N4_d2_sigma1_lr0.1_law../x")

@@ -23,7 +23,7 @@ import yaml
 
 from .laws import INPUT_LAWS, PARAMETERS
 from .schema import EXPERIMENT_DEFAULTS, config_schema, load_schema
-from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_spec
+from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_id_pattern, cell_spec
 
 # Keys renamed for one name per concept (docs/running.md, "Renamed keys"): (section, old) -> new.
 RENAMED = {("toy", "eta"): "lr", ("toy", "points_per_decade"): "checkpoints_per_decade",
@@ -44,6 +44,13 @@ def _path(error: jsonschema.ValidationError) -> str:
     for p in error.absolute_path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
     return "".join(parts) or "(top level)"
+
+
+def _cells_schema() -> dict:
+    """cells.schema.yaml, its cell-id pattern built from the options' cell-id tags (``grokedge.spec``)."""
+    schema = load_schema("cells.schema.yaml")
+    schema["items"]["properties"]["cell"]["pattern"] = cell_id_pattern()
+    return schema
 
 
 def _is_integer(checker, x) -> bool:
@@ -361,7 +368,7 @@ def cells(config: dict) -> list[dict]:
                               f"{r['cell']} (e.g. lam values that round to the same d)")
         seen[key] = r
     try:
-        jsonschema.validate(rows, load_schema("cells.schema.yaml"))
+        jsonschema.validate(rows, _cells_schema())
     except jsonschema.ValidationError as e:
         raise ConfigError(f"derived cell table invalid at {_path(e)}: {e.message}") from None
     check_memory(rows, int(config["block_size"]))

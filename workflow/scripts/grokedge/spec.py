@@ -20,6 +20,7 @@ law's parameter is declared with its law instead (``grokedge.laws``), which give
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +125,18 @@ def cell_id(N, d, sigma, lr, **options) -> str:
         raise TypeError(f"cell_id: unknown options {unknown}")
     out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
     return out + "".join(o.suffix(_as_type(o.type, options[o.name])) for o in OPTIONS if o.name in options)
+
+
+def cell_id_pattern() -> str:
+    """The regular expression every cell id matches (``cell_id``): the grid point, then each tagged option's
+    suffix, optional, in the order of ``OPTIONS``; a number as ``canonical`` writes it, a text value in lower-case
+    letters, digits and _ (no / : an id is a folder's name)."""
+    out = r"^N[0-9]+_d[0-9]+_sigma[^_/]+_lr[^_/]+"
+    for o in OPTIONS:
+        if o.tag is not None:
+            value = "[a-z0-9_]+" if o.type is str else "[-+.e0-9]+"
+            out += "(_" + re.escape(o.tag).replace(re.escape("{}"), value) + ")?"
+    return out + "$"
 
 
 class _Spec:
