@@ -3,6 +3,7 @@ computations: finite differences, closed forms against large sampled test sets, 
 
 import copy
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -193,7 +194,9 @@ def test_law_parameters_are_checked_by_the_library():
         laws.InputLaw("mixture", 1.0, {"mixture_std": -0.1})
     with pytest.raises(ValueError, match="powerlaw_alpha must be a finite number"):
         laws.InputLaw("powerlaw", 1.0, {"powerlaw_alpha": "1.5"})
-    assert laws.InputLaw("mixture", 1.0).params["mixture_std"] == EXPERIMENT_DEFAULTS["mixture_std"]
+    law = laws.InputLaw("mixture", 1.0)
+    assert law.params["mixture_std"] == EXPERIMENT_DEFAULTS["mixture_std"]
+    assert pickle.loads(pickle.dumps(law)) == copy.deepcopy(law) == law  # e.g. to a worker process
 
 
 def test_seed_scheme_and_checksums_per_law():

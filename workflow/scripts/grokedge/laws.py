@@ -98,7 +98,11 @@ class InputLaw:
         values = {name: self.params.get(name, p.default) for name, p in own.items()}
         for name, p in own.items():
             p.check(values[name])
-        object.__setattr__(self, "params", MappingProxyType(values))
+        object.__setattr__(self, "params", MappingProxyType(values))  # read-only
+
+    def __reduce__(self):
+        """Pickled (and deep-copied) by its arguments: a read-only mapping does not pickle."""
+        return InputLaw, (self.name, self.sigma, dict(self.params))
 
     @property
     def gaussian(self) -> bool:
