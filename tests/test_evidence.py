@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT
 from scipy.special import logsumexp
 
-from grokedge import config, data, separability, spec, train
+from grokedge import config, laws, separability, spec, train
 from grokedge.evidence import fig6_kept, fig15_powerlaw
 from grokedge.schema import EXPERIMENT_DEFAULTS
 
@@ -119,7 +119,7 @@ def test_powerlaw_trace_bad_value_is_refused():
     with pytest.raises(config.ConfigError, match="powerlaw_trace"):
         _cfg(powerlaw_trace="sigma_d")
     with pytest.raises(ValueError, match="powerlaw_trace"):
-        data.InputLaw("powerlaw", 10.0, 1.5, powerlaw_trace="trace")
+        laws.InputLaw("powerlaw", 10.0, {"powerlaw_alpha": 1.5, "powerlaw_trace": "trace"})
 
 
 # ------------------------------------------------------------------------------------- Fig. 6 (right)

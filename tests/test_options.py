@@ -3,14 +3,16 @@ computations: finite differences, closed forms against large sampled test sets, 
 
 import copy
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
 import yaml
 from conftest import ROOT
+from helpers import preset_config
 from scipy.special import ndtr, ndtri
 
-from grokedge import config, data, metrics, model, option_figures, separability, spec, stages, train
+from grokedge import config, data, laws, metrics, model, option_figures, separability, spec, stages, train
 from grokedge.schema import EXPERIMENT_DEFAULTS
 from grokedge.seeds import realisation_seed
 
@@ -90,12 +92,12 @@ def test_toy_max_margin_direction():
 
 
 # ------------------------------------------------------------------------------------ input laws
-def _law(name: str, sigma: float) -> data.InputLaw:
+def _law(name: str, sigma: float) -> laws.InputLaw:
     """The input law ``name`` with the schema's default parameters (as a cell of the pipeline has them)."""
     return spec.input_law(EXPERIMENT_DEFAULTS | {"input_law": name}, sigma)
 
 
-@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
+@pytest.mark.parametrize("name", sorted(laws.INPUT_LAWS))
 def test_law_covariance_and_symmetry(name):
     """Every registered law: the sample covariance is diag(variances) and the law is origin-symmetric."""
     law = _law(name, 3.0)
@@ -113,17 +115,17 @@ def test_law_covariance_and_symmetry(name):
 
 
 def test_powerlaw_spectrum_and_mixture_components():
-    law = data.InputLaw("powerlaw", 10.0, alpha=1.5, powerlaw_trace="sigma")
+    law = laws.InputLaw("powerlaw", 10.0, {"powerlaw_alpha": 1.5, "powerlaw_trace": "sigma"})
     var = law.variances(180)
     assert var.sum() == pytest.approx(10.0 * 180)  # sum lambda_n = sigma d (paper Fig. 15)
     np.testing.assert_allclose(var[1:] / var[:-1], (np.arange(1, 180) / np.arange(2, 181)) ** 1.5)
-    x = data.InputLaw("mixture", 5.0, mixture_std=0.5).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
+    x = laws.InputLaw("mixture", 5.0, {"mixture_std": 0.5}).sample(np.random.default_rng(5), 100_000, 1)[:, 0] / 5.0
     # N(+-1, m^2), m = 0.5 (variance 0.25): E x^2 = 1 + m^2, E x^4 = 1 + 6 m^2 + 3 m^4
     assert np.mean(x * x) == pytest.approx(1.25, abs=5 * np.std(x * x) / np.sqrt(x.size))
     assert np.mean(x**4) == pytest.approx(1 + 1.5 + 3 / 16, abs=5 * np.std(x**4) / np.sqrt(x.size))
 
 
-@pytest.mark.parametrize("name", sorted(data.INPUT_LAWS))
+@pytest.mark.parametrize("name", sorted(laws.INPUT_LAWS))
 def test_wendel_holds_for_every_law(name):
     """LP separable fraction of N = 24, d = 12 sets against Wendel's P = 1/2 (any origin-symmetric law)."""
     N, d, reps = 24, 12, 300
@@ -134,13 +136,76 @@ def test_wendel_holds_for_every_law(name):
     assert abs(np.mean(seps) - p) < 4 * np.sqrt(p * (1 - p) / reps)
 
 
+LAW_PARAMETERS = [pytest.param(law, p, id=f"{law}-{p.name}") for law, kind in laws.INPUT_LAWS.items()
+                  for p in kind.parameters]
+
+
+def _another_value(p: laws.Parameter):
+    """A valid value of a law parameter away from its default."""
+    if "enum" in p.bounds:
+        return next(v for v in p.bounds["enum"] if v != p.default)
+
+    def valid(v):
+        try:
+            p.check(v)
+        except ValueError:
+            return False
+        return True
+
+    return next(v for v in (2 * p.default, p.default / 2, p.default + 1, p.default - 1) if valid(v))
+
+
+def _with_law(**options) -> dict:
+    """The smoke preset, its lambda_sweep given these options and a sampled test set (any law can train)."""
+    cfg = preset_config("smoke")
+    cfg["experiments"]["lambda_sweep"] |= {"test_set": "sampled"} | options
+    return cfg
+
+
+@pytest.mark.parametrize(("law", "p"), LAW_PARAMETERS)
+def test_a_law_parameter_reaches_the_cell(law, p):
+    """Every declared law parameter: a config giving it away from its default, with its law, validates; the
+    cells' specification, params, law and id carry it (the id only if it has a tag)."""
+    value = _another_value(p)
+    cfg = config.validate_config(_with_law(input_law=law, **{p.name: value}))
+    assert cfg["experiments"]["lambda_sweep"][p.name] == value
+    for c in [c for c in config.cells(cfg) if c["experiment"] == "lambda_sweep"]:
+        cell = spec.cell_spec(cfg, c)
+        assert cell.law().params[p.name] == value and cell.params()[p.name] == value
+        assert spec.CellSpec.from_params(cell.params()) == cell
+        text = value if isinstance(value, str) else spec.canonical(value)
+        assert (f"_{p.tag.format(text)}" in c["cell"]) if p.tag else c["cell"].endswith(f"_law{law}")
+    at_default = config.validate_config(_with_law(input_law=law))
+    assert at_default["experiments"]["lambda_sweep"][p.name] == p.default
+
+
+@pytest.mark.parametrize(("law", "p"), LAW_PARAMETERS)
+def test_a_law_parameter_is_refused_with_another_law(law, p):
+    """A law parameter given under a law that does not read it is refused (config and library), not ignored."""
+    other = next(n for n, kind in laws.INPUT_LAWS.items() if p not in kind.parameters)
+    with pytest.raises(config.ConfigError, match=rf"lambda_sweep\.{p.name}: applies only with input_law: .*{law}"):
+        config.validate_config(_with_law(input_law=other, **{p.name: _another_value(p)}))
+    with pytest.raises(ValueError, match=f"has no parameters \\['{p.name}'\\]"):
+        laws.InputLaw(other, 1.0, {p.name: p.default})
+
+
+def test_law_parameters_are_checked_by_the_library():
+    with pytest.raises(ValueError, match="mixture_std must be >= 0"):
+        laws.InputLaw("mixture", 1.0, {"mixture_std": -0.1})
+    with pytest.raises(ValueError, match="powerlaw_alpha must be a finite number"):
+        laws.InputLaw("powerlaw", 1.0, {"powerlaw_alpha": "1.5"})
+    law = laws.InputLaw("mixture", 1.0)
+    assert law.params["mixture_std"] == EXPERIMENT_DEFAULTS["mixture_std"]
+    assert pickle.loads(pickle.dumps(law)) == copy.deepcopy(law) == law  # e.g. to a worker process
+
+
 def test_seed_scheme_and_checksums_per_law():
     """The law's name is the seed tag: gaussian seeds as before; another law, another stream; data reproducible."""
     cell = spec.DataSpec(root_seed=1, N=20, d=5, block_size=4, realisations=4, sigma=2.0, lam=0.25, experiment="e",
                          cell="c", lr=0.01)
     gauss = cell.seeds(0)
     assert gauss[1][1] == realisation_seed(1, "gaussian", 20, 5, 1)
-    for name in ("powerlaw", "mixture"):
+    for name in sorted(set(laws.INPUT_LAWS) - {"gaussian"}):
         p = dataclasses.replace(cell, input_law=name)
         seeds = p.seeds(0)
         assert seeds[1][1] == realisation_seed(1, name, 20, 5, 1) != gauss[1][1]
@@ -172,7 +237,7 @@ def test_mixture_needs_a_sampled_test_set():
 
 # ------------------------------------------------------------------------------------ label fraction
 def test_labels_flip_rows_and_have_fraction_r():
-    law = data.InputLaw("gaussian", 5.0)
+    law = laws.InputLaw("gaussian", 5.0)
     raw = data.realisation(4000, 3, 5.0, 11)
     lab = data.realisation(4000, 3, 5.0, 11, law=law, label_fraction=0.9)
     flipped = np.all(lab.X == -raw.X, axis=1)

@@ -5,6 +5,7 @@ import ast
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 import yaml
 from helpers import ROOT, preset_config
 
-from grokedge import data, spec, stages
+from grokedge import data, laws, spec, stages
 from grokedge.config import ConfigError, cells, results_dir, validate_config
-from grokedge.schema import load_schema
+from grokedge.schema import config_schema
 
 PRESETS = ("smoke", "default", "paper", "paper_scale")
 # Recorded at commit 16e091d, before the specifications existed, from grokedge.config.cells and cell_params:
@@ -72,7 +73,7 @@ def test_params_round_trip(preset):
 def test_every_experiment_key_is_declared_once():
     """Every key of an experiment in the schema is a grid coordinate, a run key or exactly one Option, and each
     option's default is the schema's."""
-    props = load_schema("config.schema.yaml")["$defs"]["experiment"]["properties"]
+    props = config_schema()["$defs"]["experiment"]["properties"]
     declared = [o.name for o in spec.OPTIONS]
     assert len(declared) == len(set(declared))
     assert set(props) == {"N", "lam", "d", "sigma", "lr", "realisations", *declared}
@@ -93,7 +94,7 @@ def test_input_law_enum_is_the_registry():
     cfg["experiments"]["lambda_sweep"]["input_law"] = "cauchy"
     with pytest.raises(Exception, match="cauchy"):
         validate_config(cfg)
-    assert set(data.INPUT_LAWS) >= {"gaussian", "powerlaw", "mixture"}
+    assert set(laws.INPUT_LAWS) >= {"gaussian", "powerlaw", "mixture"}
 
 
 def _tiny_cell(**options) -> spec.CellSpec:
@@ -110,7 +111,7 @@ def test_final_projections_regenerate_the_cell_data():
     _, state = stages.train_block(cell, 0)
     got = stages.final_projections(state)
     for (r, seed), row in zip(cell.seeds(0), state.itertuples(), strict=True):
-        law = data.InputLaw("powerlaw", 2.0, alpha=2.0, powerlaw_trace="sigma2")
+        law = laws.InputLaw("powerlaw", 2.0, {"powerlaw_alpha": 2.0, "powerlaw_trace": "sigma2"})
         X = data.realisation(30, 6, 2.0, seed, 0.1, 0.3, law=law, label_fraction=0.9).X
         S = np.asarray(row.S)
         want = X @ S / np.linalg.norm(S)
@@ -197,3 +198,14 @@ def test_a_non_gaussian_law_is_checked_at_config_time(options, message):
     cfg["experiments"]["lambda_sweep"] |= {"input_law": "mixture"} | options
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg)
+
+
+def test_cell_id_pattern_follows_the_option_tags():
+    """The cell table's id pattern is built from the tags: every id cell_id writes matches it, a path does not."""
+    pattern = spec.cell_id_pattern()
+    full = spec.cell_id(400, 192, 5.0, 0.01, bias_noise=0.25, s0_norm=2, b0=-1, label_fraction=0.95,
+                        loss="exponential", input_law="powerlaw", powerlaw_trace="sigma2")
+    assert full == "N400_d192_sigma5_lr0.01_bn0.25_s02_b0-1_r0.95_exp_lawpowerlaw_tracesigma2"
+    assert re.fullmatch(pattern, full) and re.fullmatch(pattern, "N4_d2_sigma1_lr0.1")
+    assert not re.fullmatch(pattern, "N4_d2_sigma1_lr0.1_r0.9_bn0.1")  # out of order
+    assert not re.fullmatch(pattern, "N4_d2_sigma1_lr0.1_law../x")

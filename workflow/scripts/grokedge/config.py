@@ -21,9 +21,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .data import INPUT_LAWS
-from .schema import EXPERIMENT_DEFAULTS, load_schema
-from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_spec
+from .laws import INPUT_LAWS, PARAMETERS
+from .schema import EXPERIMENT_DEFAULTS, config_schema, load_schema
+from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_id_pattern, cell_spec
 
 # Keys renamed for one name per concept (docs/running.md, "Renamed keys"): (section, old) -> new.
 RENAMED = {("toy", "eta"): "lr", ("toy", "points_per_decade"): "checkpoints_per_decade",
@@ -46,11 +46,10 @@ def _path(error: jsonschema.ValidationError) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _config_schema() -> dict:
-    """config.schema.yaml, the input laws' enum filled from their registry (``grokedge.data.INPUT_LAWS``: adding a
-    law is one entry there)."""
-    schema = load_schema("config.schema.yaml")
-    schema["$defs"]["experiment"]["properties"]["input_law"]["enum"] = list(INPUT_LAWS)
+def _cells_schema() -> dict:
+    """cells.schema.yaml, its cell-id pattern built from the options' cell-id tags (``grokedge.spec``)."""
+    schema = load_schema("cells.schema.yaml")
+    schema["items"]["properties"]["cell"]["pattern"] = cell_id_pattern()
     return schema
 
 
@@ -105,34 +104,65 @@ def _figure_keys_drawing_curves() -> set[str]:
 def validate_config(config: dict) -> dict:
     """Validate against grokedge/schemas/config.schema.yaml, filling every default from it (in place), check the
     cross-key rules the schema cannot express, and return the config. Raises ConfigError naming the key."""
+    _check_readable(config)
+    given = _drop_null_keys(config)
+    _check_schema(config)
+    _check_sections(config)
+    for name, exp in config["experiments"].items():
+        check_options_apply(name, exp, given.get(name, set()))
+        check_input_law(name, exp)
+    _check_figures(config)
+    for name, exp in config["experiments"].items():
+        _check_grid(name, exp)
+    return config
+
+
+def _check_readable(config) -> None:
+    """A mapping of keys, every number finite, no renamed key."""
     if not isinstance(config, dict):
         raise ConfigError(f"config error at (top level): expected a mapping of keys, got {config!r}")
     bad = _non_finite(config)
     if bad:
         raise ConfigError(f"config error at {bad[0]}: {bad[1]} is not a finite number")
     _renamed(config)
+
+
+def _drop_null_keys(config: dict) -> dict[str, set[str]]:
+    """Remove the keys an experiment sets to null (in an override, `lam: null` next to `d: [...]` removes lam);
+    return each experiment's keys as its files give them, before the schema fills defaults."""
     given = {}
     for name, exp in (config.get("experiments") or {}).items():
         if isinstance(exp, dict):
             for key in [k for k, v in exp.items() if v is None]:
-                del exp[key]  # `key: null` in an override removes the key (e.g. lam: null next to d: [...])
+                del exp[key]
             given[name] = set(exp)
-    validator = _validator_class()(_config_schema())
+    return given
+
+
+def _check_schema(config: dict) -> None:
+    """The schema (``grokedge.schema.config_schema``), filling its defaults; the most relevant error, with what
+    usually causes it."""
+    validator = _validator_class()(config_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
-    if errors:
-        e = jsonschema.exceptions.best_match(errors)
-        msg = e.message
-        if e.validator == "type" and isinstance(e.instance, str):
-            msg += " (YAML 1.1 reads 1e-5, 1e9 and 1.0e9 as strings: write 1.0e-5 or 1.0e+9; --config reads " \
-                   "nested values as text: put them in a file given with --configfile)"
-        elif e.validator == "type" and e.validator_value == "integer" and isinstance(e.instance, float):
-            msg += f" (write {e.instance:.0f}, without a decimal point)" if e.instance.is_integer() else ""
-        if e.validator == "oneOf" and e.validator_value and "lam" in str(e.validator_value):
-            msg = ("give exactly one of 'lam' or 'd' (an override file switches an experiment to d by writing "
-                   "lam: null next to d: [...], and to lam by writing d: null)")
-        if isinstance(e.schema, dict) and "x-reason" in e.schema:
-            msg += f"; {e.schema['x-reason']}"
-        raise ConfigError(f"config error at {_path(e)}: {msg}")
+    if not errors:
+        return
+    e = jsonschema.exceptions.best_match(errors)
+    msg = e.message
+    if e.validator == "type" and isinstance(e.instance, str):
+        msg += " (YAML 1.1 reads 1e-5, 1e9 and 1.0e9 as strings: write 1.0e-5 or 1.0e+9; --config reads " \
+               "nested values as text: put them in a file given with --configfile)"
+    elif e.validator == "type" and e.validator_value == "integer" and isinstance(e.instance, float):
+        msg += f" (write {e.instance:.0f}, without a decimal point)" if e.instance.is_integer() else ""
+    if e.validator == "oneOf" and e.validator_value and "lam" in str(e.validator_value):
+        msg = ("give exactly one of 'lam' or 'd' (an override file switches an experiment to d by writing "
+               "lam: null next to d: [...], and to lam by writing d: null)")
+    if isinstance(e.schema, dict) and "x-reason" in e.schema:
+        msg += f"; {e.schema['x-reason']}"
+    raise ConfigError(f"config error at {_path(e)}: {msg}")
+
+
+def _check_sections(config: dict) -> None:
+    """The grokking definitions and the headline one, the blog's test band, the active experiments."""
     check_grokking(config["grokking"])
     blog_test = config["blog"]["test"]
     if blog_test["band_min"] >= blog_test["band_max"]:
@@ -151,9 +181,10 @@ def validate_config(config: dict) -> dict:
         if name not in config["experiments"]:
             raise ConfigError(f"config error at active[{i}]: no experiment named {name!r} "
                               f"(have {sorted(config['experiments'])})")
-    for name, exp in config["experiments"].items():
-        check_options_apply(name, exp, given.get(name, set()))
-        check_input_law(name, exp)
+
+
+def _check_figures(config: dict) -> None:
+    """Every experiment a figure names exists, and has train: true if the figure draws training curves."""
     for fig, names in config["figures"].items():
         if fig == "curve_lams":
             continue
@@ -164,28 +195,29 @@ def validate_config(config: dict) -> dict:
             if fig in _figure_keys_drawing_curves() and not config["experiments"][name]["train"]:
                 raise ConfigError(f"config error at figures.{fig}: experiment {name!r} has train: false, but the "
                                   "figure draws training curves")
-    for name, exp in config["experiments"].items():
-        key = "lam" if "lam" in exp else "d"
-        for grid_key in ("N", key, "sigma", "lr", *GRID_OPTIONS):
-            values = [canonical(v) for v in _as_list(exp[grid_key])]
-            if len(set(values)) != len(values):
-                raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
-        if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
-            raise ConfigError(f"config error at experiments.{name}.horizon: must be >= 1 epoch")
-        if exp["horizon"] != int(exp["horizon"]):
-            # the last checkpoint is the horizon itself: a fraction would put it beyond the last GD step (GD
-            # records step floor(horizon) under the label horizon), so the schedule and the steps disagree
-            raise ConfigError(f"config error at experiments.{name}.horizon: {exp['horizon']} is not a whole "
-                              "number of epochs (the last checkpoint would fall between two GD steps)")
-    return config
+
+
+def _check_grid(name: str, exp: dict) -> None:
+    """No grid list repeats a value (two cells would share an id), and the horizon is a whole number >= 1."""
+    key = "lam" if "lam" in exp else "d"
+    for grid_key in ("N", key, "sigma", "lr", *GRID_OPTIONS):
+        values = [canonical(v) for v in _as_list(exp[grid_key])]
+        if len(set(values)) != len(values):
+            raise ConfigError(f"config error at experiments.{name}.{grid_key}: duplicated value in {exp[grid_key]}")
+    if exp["checkpoints_per_decade"] and exp["horizon"] < 1:
+        raise ConfigError(f"config error at experiments.{name}.horizon: must be >= 1 epoch")
+    if exp["horizon"] != int(exp["horizon"]):
+        # the last checkpoint is the horizon itself: a fraction would put it beyond the last GD step (GD
+        # records step floor(horizon) under the label horizon), so the schedule and the steps disagree
+        raise ConfigError(f"config error at experiments.{name}.horizon: {exp['horizon']} is not a whole "
+                          "number of epochs (the last checkpoint would fall between two GD steps)")
 
 
 # Options that only act under another key's value: (key, the key it needs, the values under which it acts).
 # Given away from its default where it cannot act, such an option would be ignored without a word.
 OPTION_CONDITIONS = [
     *((k, "solver", ("adam",)) for k in ("adam_betas", "adam_eps")),
-    ("powerlaw_alpha", "input_law", ("powerlaw",)),
-    ("mixture_std", "input_law", ("mixture",)),
+    *((k, "input_law", laws) for k, (_, laws) in PARAMETERS.items()),  # a law's parameters, with that law
     ("n_test", "test_set", ("sampled",)),
     *((k, "train", (True,)) for k in ("solver", "horizon", "checkpoints_per_decade", "adam_betas", "adam_eps",
                                       "test_set", "n_test")),
@@ -204,7 +236,7 @@ def check_options_apply(name: str, exp: dict, given: set[str]) -> None:
 
 
 def check_input_law(name: str, exp: dict) -> None:
-    """A law whose projections S.x are not Gaussian (``grokedge.data.LawKind.gaussian``) has no closed-form
+    """A law whose projections S.x are not Gaussian (``grokedge.laws.LawKind.gaussian``) has no closed-form
     generalisation metrics and no label quantile: refuse, before any job runs, training without a sampled test
     set and a label_fraction below 1 (the train job would stop with this error after the LP stage)."""
     law = exp["input_law"]
@@ -336,7 +368,7 @@ def cells(config: dict) -> list[dict]:
                               f"{r['cell']} (e.g. lam values that round to the same d)")
         seen[key] = r
     try:
-        jsonschema.validate(rows, load_schema("cells.schema.yaml"))
+        jsonschema.validate(rows, _cells_schema())
     except jsonschema.ValidationError as e:
         raise ConfigError(f"derived cell table invalid at {_path(e)}: {e.message}") from None
     check_memory(rows, int(config["block_size"]))

@@ -1,11 +1,14 @@
 """The configuration schemas (``grokedge/schemas/``, inside the package so that an installed ``grokedge`` finds
-them) and the experiment defaults they hold: the one place for a default."""
+them) and the experiment defaults they hold: the one place for a default. The config schema is completed by the
+input-law registry (``grokedge.laws``), which declares the laws' names and their parameters."""
 
 from __future__ import annotations
 
 import importlib.resources
 
 import yaml
+
+from .laws import INPUT_LAWS, PARAMETERS
 
 SCHEMA_DIR = importlib.resources.files("grokedge") / "schemas"
 
@@ -15,9 +18,22 @@ def load_schema(name: str) -> dict:
     return yaml.safe_load((SCHEMA_DIR / name).read_text())
 
 
+def config_schema() -> dict:
+    """config.schema.yaml completed by the input-law registry (``grokedge.laws``; adding a law, with its
+    parameters, is one entry there): the enum of ``input_law`` and the property of every law parameter."""
+    schema = load_schema("config.schema.yaml")
+    props = schema["$defs"]["experiment"]["properties"]
+    props["input_law"]["enum"] = list(INPUT_LAWS)
+    clash = sorted(set(PARAMETERS) & set(props))
+    if clash:
+        raise ValueError(f"input-law parameters {clash} are also keys of config.schema.yaml: rename them")
+    props |= {name: p.schema(laws) for name, (p, laws) in PARAMETERS.items()}
+    return schema
+
+
 def _experiment_defaults() -> dict:
     """The schema's default of every experiment key, a one-element list read as its value."""
-    props = load_schema("config.schema.yaml")["$defs"]["experiment"]["properties"]
+    props = config_schema()["$defs"]["experiment"]["properties"]
     out = {}
     for key, spec in props.items():
         if "default" in spec:

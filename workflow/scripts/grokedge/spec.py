@@ -13,17 +13,20 @@ Each has ``params()``, the dict the Snakemake rules pass as a job's params (and 
 (``omit_default``) are left out of the params at their schema default, so adding an option changes no existing
 cell's params, id or path, and Snakemake reruns nothing.
 
-Adding an option is one ``Option`` row below (its default goes into the schema, ``config.schema.yaml``).
+Adding an option is one ``Option`` row below (its default goes into the schema, ``config.schema.yaml``); an input
+law's parameter is declared with its law instead (``grokedge.laws``), which gives it its row and schema property.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import data
+from .laws import INPUT_LAWS, PARAMETERS, InputLaw
 from .schema import EXPERIMENT_DEFAULTS
 from .seeds import realisation_seed
 
@@ -81,9 +84,8 @@ OPTIONS = (
     Option("label_fraction", float, DATA, tag="r{}", column=True, grid=True, omit_default=True),
     Option("loss", str, TRAINING, tag="{}", column=True, omit_default=True, names={"exponential": "exp"}),
     Option("input_law", str, DATA, tag="law{}", column=True, omit_default=True),
-    Option("powerlaw_trace", str, DATA, tag="trace{}", omit_default=True),
-    Option("powerlaw_alpha", float, DATA, omit_default=True),
-    Option("mixture_std", float, DATA, omit_default=True),
+    # the input laws' parameters, declared with their law (grokedge.laws.INPUT_LAWS)
+    *(Option(p.name, p.type, DATA, tag=p.tag, omit_default=True) for p, _ in PARAMETERS.values()),
     Option("s_inf", bool, SEPARABILITY),
     Option("separability", bool, SEPARABILITY, omit_default=True),
     Option("train", bool, TRAINING),
@@ -108,10 +110,10 @@ def _as_type(kind: type, value):
     return tuple(value) if kind is tuple else value
 
 
-def input_law(options: Mapping, sigma: float) -> data.InputLaw:
-    """The input law of a cell's (or an experiment's) options at the grid's ``sigma``."""
-    return data.InputLaw(options["input_law"], sigma, options["powerlaw_alpha"], options["mixture_std"],
-                         options["powerlaw_trace"])
+def input_law(options: Mapping, sigma: float) -> InputLaw:
+    """The input law of a cell's (or an experiment's) options at the grid's ``sigma``, with its own parameters."""
+    name = options["input_law"]
+    return InputLaw(name, sigma, {p.name: options[p.name] for p in INPUT_LAWS[name].parameters})
 
 
 def cell_id(N, d, sigma, lr, **options) -> str:
@@ -123,6 +125,18 @@ def cell_id(N, d, sigma, lr, **options) -> str:
         raise TypeError(f"cell_id: unknown options {unknown}")
     out = f"N{int(N)}_d{int(d)}_sigma{canonical(sigma)}_lr{canonical(lr)}"
     return out + "".join(o.suffix(_as_type(o.type, options[o.name])) for o in OPTIONS if o.name in options)
+
+
+def cell_id_pattern() -> str:
+    """The regular expression every cell id matches (``cell_id``): the grid point, then each tagged option's
+    suffix, optional, in the order of ``OPTIONS``; a number as ``canonical`` writes it, a text value in lower-case
+    letters, digits and _ (no / : an id is a folder's name)."""
+    out = r"^N[0-9]+_d[0-9]+_sigma[^_/]+_lr[^_/]+"
+    for o in OPTIONS:
+        if o.tag is not None:
+            value = "[a-z0-9_]+" if o.type is str else "[-+.e0-9]+"
+            out += "(_" + re.escape(o.tag).replace(re.escape("{}"), value) + ")?"
+    return out + "$"
 
 
 class _Spec:
@@ -163,7 +177,7 @@ def _fields(role: str) -> list:
 
 
 class _Data(_Spec):
-    def law(self) -> data.InputLaw:
+    def law(self) -> InputLaw:
         """The input law of the cell's points."""
         return input_law(vars(self), self.sigma)
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data, model, train
+from ..laws import InputLaw
 from ..seeds import realisation_seed, streams
 
 PAPER = {"N": 400, "d": 180, "sigma": 10.0, "alpha": 1.5, "lr": 0.01, "peak": (1.0, 1.4), "epoch": (1e2, 1e3)}
@@ -48,8 +49,8 @@ def _scaled(shape: np.ndarray, total: float, power: int = 1) -> np.ndarray:
     return (shape * (total / shape.sum())) ** power
 
 
-def _law(sigma: float, alpha: float, trace: str) -> data.InputLaw:
-    return data.InputLaw("powerlaw", sigma, alpha, powerlaw_trace=trace)
+def _law(sigma: float, alpha: float, trace: str) -> InputLaw:
+    return InputLaw("powerlaw", sigma, {"powerlaw_alpha": alpha, "powerlaw_trace": trace})
 
 
 def _spectrum(d: int, alpha: float) -> np.ndarray:
