@@ -21,6 +21,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from . import losses
 from .data import INPUT_LAWS
 from .schema import EXPERIMENT_DEFAULTS, load_schema
 from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_spec
@@ -47,10 +48,11 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 
 def _config_schema() -> dict:
-    """config.schema.yaml, the input laws' enum filled from their registry (``grokedge.data.INPUT_LAWS``: adding a
-    law is one entry there)."""
+    """config.schema.yaml, the enums of the input laws and the losses filled from their registries
+    (``grokedge.data.INPUT_LAWS``, ``grokedge.losses.LOSSES``: adding one is one entry there)."""
     schema = load_schema("config.schema.yaml")
     schema["$defs"]["experiment"]["properties"]["input_law"]["enum"] = list(INPUT_LAWS)
+    schema["$defs"]["experiment"]["properties"]["loss"]["enum"] = list(losses.LOSSES)
     return schema
 
 
@@ -362,22 +364,18 @@ ALLOW = "or allow it explicitly with --config allow_large_plan=True"
 def gd_first_step_loss(N: int, lr: float, variances, b0: float = 0.0, loss: str = "logistic") -> float:
     """The training loss after GD's first step from S = 0, b = b0, estimated over the draw of the set.
 
-    With ell'(b0) = p (logistic: expit(b0); exponential: e^{b0}) the step is S = -lr p xbar, b = b0 - lr p, so
-    z_i = S.x_i + b = b0 - lr p (1 + xbar.x_i), and xbar.x_i = |x_i|^2 / N + sum_{j != i} x_j.x_i / N is about
-    normal with mean m = sum_k C_kk / N and standard deviation s = sqrt(sum_k C_kk^2 / N) (C the points'
-    covariance, ``variances`` its diagonal). The loss is E ell(b0 - lr p (1 + m + s xi)), xi ~ N(0, 1)
-    (Gauss-Hermite; the exponential loss in closed form)."""
+    With p = ell'(b0) the step is S = -lr p xbar, b = b0 - lr p, so z_i = S.x_i + b = b0 - lr p (1 + xbar.x_i),
+    and xbar.x_i = |x_i|^2 / N + sum_{j != i} x_j.x_i / N is about normal with mean m = sum_k C_kk / N and
+    standard deviation s = sqrt(sum_k C_kk^2 / N) (C the points' covariance, ``variances`` its diagonal). The
+    loss is E ell(b0 - lr p (1 + m + s xi)), xi ~ N(0, 1): the loss's population loss (``grokedge.losses``) at
+    b = b0 - lr p (1 + m), a = lr p s."""
     import numpy as np
-    from scipy.special import expit
 
+    ell = losses.get(loss)
     v = np.asarray(variances, dtype=float)
     m, s = v.sum() / N, np.sqrt((v**2).sum() / N)
-    if loss == "exponential":
-        p = np.exp(b0)
-        return float(np.exp(b0 - lr * p * (1 + m) + (lr * p * s) ** 2 / 2))
-    p = expit(b0)
-    xi, w = np.polynomial.hermite_e.hermegauss(60)
-    return float(np.logaddexp(0.0, b0 - lr * p * (1 + m + s * xi)) @ w / w.sum())
+    p = ell.derivative(b0)
+    return float(ell.population(b0 - lr * p * (1 + m), lr * p * s))
 
 
 def _first_step_limit(N, variances, b0, loss, limit) -> float:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import data
+from .losses import LOSSES
 from .schema import EXPERIMENT_DEFAULTS
 from .seeds import realisation_seed
 
@@ -79,7 +80,8 @@ OPTIONS = (
     Option("s0_norm", float, DATA, tag="s0{}", column=True, grid=True),
     Option("b0", float, TRAINING, tag="b0{}", column=True, grid=True),
     Option("label_fraction", float, DATA, tag="r{}", column=True, grid=True, omit_default=True),
-    Option("loss", str, TRAINING, tag="{}", column=True, omit_default=True, names={"exponential": "exp"}),
+    Option("loss", str, TRAINING, tag="{}", column=True, omit_default=True,
+           names={name: loss.short for name, loss in LOSSES.items()}),
     Option("input_law", str, DATA, tag="law{}", column=True, omit_default=True),
     Option("powerlaw_trace", str, DATA, tag="trace{}", omit_default=True),
     Option("powerlaw_alpha", float, DATA, omit_default=True),
