@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from grokedge import model
 from grokedge.data import isotropic_vector
+from grokedge.losses import LOSSES
 from grokedge.seeds import streams
 from grokedge.train import Problem, Schedule, checkpoint_epochs, train
 
@@ -82,8 +83,8 @@ def flow_run(args, log) -> int:
     n_pass = passes.get("flow", 0) + 100
     a = SIGMA * np.linalg.norm(S, axis=1)
     curves = pd.DataFrame({"epoch": epochs, "N": N, "d": d, "lam": args.lam, "seed": args.seed,
-                           "train_loss": model.softplus(z).mean(axis=0), "train_acc": (z <= 0).mean(axis=0),
-                           "gen_acc": model.gen_accuracy(b, a), "gen_loss": model.gen_loss(b, a),
+                           "train_loss": LOSSES["logistic"].mean(z, axis=0), "train_acc": (z <= 0).mean(axis=0),
+                           "gen_acc": model.gen_accuracy(b, a), "gen_loss": LOSSES["logistic"].population(b, a),
                            "sigma_s": a, "b": b})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     curves.to_parquet(args.out)

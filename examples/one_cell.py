@@ -44,7 +44,8 @@ def run(N: int, d: int, sigma: float, lr: float, horizon: float, realisations: i
         real = data.realisation(N, d, sigma, seed)
         sep = separability.separable_from_origin(real.X)
         traj = train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(lr, epochs), "flow")
-        cm = {k: v[0] for k, v in metrics.curve_metrics(real.X[None], traj.S, traj.b, sigma).items()}
+        population = metrics.Population(data.InputLaw("gaussian", sigma))  # the paper's: labels -1, logistic loss
+        cm = {k: v[0] for k, v in metrics.curve_metrics(traj, metrics.Points(real.X[None]), population).items()}
         grok = metrics.grokking_time(epochs, cm, "gen_accuracy", threshold)
         row = {"realisation": r, "separable": sep, "grok_gen95": grok["time"], "censored": grok["censored"],
                "final_gen_acc": cm["gen_acc"][-1]}

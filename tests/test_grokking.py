@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grokedge import metrics
-from grokedge.data import realisation
+from grokedge.data import InputLaw, realisation
 from grokedge.seeds import realisation_seed
 from grokedge.separability import separable_from_origin
 from grokedge.train import Problem, Schedule, checkpoint_epochs, train
@@ -18,7 +18,7 @@ def _run(lam):
     X = np.stack([r.X for r in reals])
     epochs = checkpoint_epochs(1e10, 10)
     tr = train(Problem(X, np.stack([r.S0 for r in reals])), Schedule(LR, epochs), "flow")
-    return X, epochs, metrics.curve_metrics(X, tr.S, tr.b, SIGMA)
+    return X, epochs, metrics.curve_metrics(tr, metrics.Points(X), metrics.Population(InputLaw("gaussian", SIGMA)))
 
 
 @pytest.fixture(scope="module")

@@ -382,8 +382,7 @@ def alone(cell: CellSpec, real: data.Realisation, first: int) -> dict:
     epochs = train.checkpoint_epochs(cell.horizon, cell.checkpoints_per_decade)
     problem = train.Problem(real.X[None], real.S0[None], cell.b0, c=real.c[None], first_realisation=first)
     traj = train.train(problem, train.Schedule(cell.lr, epochs), cell.solver)
-    cm = metrics.curve_metrics(real.X[None], traj.S, traj.b, cell.sigma, None, c=real.c[None],
-                               bias_noise=cell.bias_noise)
+    cm = metrics.curve_metrics(traj, metrics.Points(real.X[None], real.c[None]), metrics.Population.of(cell))
     return {"epoch": epochs, "b": traj.b[0]} | {k: v[0] for k, v in cm.items()}
 
 

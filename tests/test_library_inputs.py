@@ -29,6 +29,11 @@ def one():
     return real, epochs, traj
 
 
+def _paper_population(sigma):
+    """Fresh points of the paper's model: isotropic Gaussian of this sigma, labels -1, the logistic loss."""
+    return metrics.Population(data.InputLaw("gaussian", sigma))
+
+
 def test_train_wants_a_batch_axis_and_says_so(one):
     real, epochs, _ = one
     with pytest.raises(ValueError, match=r"X must have shape \(R, N, d\).*got \(40, 4\).*X\[None\]"):
@@ -78,7 +83,7 @@ def test_checkpoint_epochs_of_a_valid_horizon():
 
 def test_grokking_time_wants_one_realisation(one):
     real, epochs, traj = one
-    cm = metrics.curve_metrics(real.X[None], traj.S, traj.b, 5.0)
+    cm = metrics.curve_metrics(traj, metrics.Points(real.X[None]), _paper_population(5.0))
     with pytest.raises(ValueError, match=r"curves\['gen_acc'\] has shape \(1, \d+\): one realisation's curve of "
                                          r"shape \(\d+,\) is expected.*v\[0\]"):
         metrics.grokking_time(epochs, cm, "gen_accuracy", 0.6)
@@ -96,11 +101,12 @@ def test_grokking_time_wants_one_realisation(one):
 def test_curve_metrics_checks_shapes(one):
     real, _, traj = one
     with pytest.raises(ValueError, match=r"X must have shape \(R, N, d\).*got \(40, 4\)"):
-        metrics.curve_metrics(real.X, traj.S, traj.b, 5.0)
+        metrics.curve_metrics(traj, metrics.Points(real.X), _paper_population(5.0))
     with pytest.raises(ValueError, match=r"S must have shape \(R, K, d\) = \(1, K, 4\), got \(1, 4\)"):
-        metrics.curve_metrics(real.X[None], traj.S[:, 0], traj.b, 5.0)
+        metrics.curve_metrics(train.Trajectory(traj.epochs, traj.S[:, 0], traj.b), metrics.Points(real.X[None]),
+                              _paper_population(5.0))
     with pytest.raises(ValueError, match=r"sigma must be a positive finite number, got -5"):
-        metrics.curve_metrics(real.X[None], traj.S, traj.b, -5.0)
+        metrics.curve_metrics(traj, metrics.Points(real.X[None]), _paper_population(-5.0))
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -12,7 +12,7 @@ from conftest import ROOT
 from helpers import preset_config
 from scipy.special import ndtr, ndtri
 
-from grokedge import config, data, laws, metrics, model, option_figures, separability, spec, stages, train
+from grokedge import config, data, laws, losses, metrics, model, option_figures, separability, spec, stages, train
 from grokedge.schema import EXPERIMENT_DEFAULTS
 from grokedge.seeds import realisation_seed
 
@@ -36,15 +36,6 @@ def test_exponential_gradient_matches_finite_differences():
     # the exponential loss factorises: L(S, b) = e^b L(S, 0)
     factor = np.exp(b) * model.train_loss(X, S, 0.0, "exponential")
     assert model.train_loss(X, S, b, "exponential") == pytest.approx(factor)
-
-
-def test_exponential_gen_loss_against_sampling():
-    rng = np.random.default_rng(1)
-    a, b = 0.8, -0.3
-    z = a * rng.standard_normal(2_000_000) + b
-    loss = np.exp(z)
-    assert abs(model.gen_loss(b, a, "exponential") - loss.mean()) < 5 * loss.std() / np.sqrt(z.size)
-    assert model.gen_loss(b, a, "exponential") == pytest.approx(np.exp(b + a * a / 2), rel=1e-15)
 
 
 def test_gd_kernel_with_exponential_loss_is_plain_gd():
@@ -221,18 +212,20 @@ def test_powerlaw_closed_forms_against_sampled_test_set(loss):
     S = (0.05 * rng.standard_normal(d))[None, None, :]
     b = np.array([[-0.7]])
     Xt = law.sample(rng, 400_000, d)[None]
-    m = metrics.curve_metrics(np.zeros((1, 2, d)), S, b, 10.0, Xt, loss=loss, law=law)
+    m = metrics.curve_metrics(train.Trajectory(np.arange(1), S, b), metrics.Points(np.zeros((1, 2, d))),
+                              metrics.Population(law, loss=loss), metrics.Points(Xt))
     z = Xt[0] @ S[0, 0] + b[0, 0]
     acc = m["test_acc"][0, 0]
     assert abs(m["gen_acc"][0, 0] - acc) < 5 * np.sqrt(acc * (1 - acc) / z.size)
-    ell = model.pointwise_loss(z, loss)
+    ell = losses.LOSSES[loss].pointwise(z)
     assert abs(m["gen_loss"][0, 0] - ell.mean()) < 5 * ell.std() / np.sqrt(z.size)
 
 
 def test_mixture_needs_a_sampled_test_set():
     law = _law("mixture", 5.0)
     with pytest.raises(ValueError, match="test_set: sampled"):
-        metrics.curve_metrics(np.zeros((1, 2, 3)), np.zeros((1, 1, 3)), np.zeros((1, 1)), 5.0, law=law)
+        metrics.curve_metrics(train.Trajectory(np.arange(1), np.zeros((1, 1, 3)), np.zeros((1, 1))),
+                              metrics.Points(np.zeros((1, 2, 3))), metrics.Population(law))
 
 
 # ------------------------------------------------------------------------------------ label fraction
@@ -248,7 +241,7 @@ def test_labels_flip_rows_and_have_fraction_r():
     # the loss of a +1 point, softplus(-(S.x + b)), is the flipped row's label -1 loss
     S, b = np.array([0.2, -0.1, 0.05]), 0.3
     i = int(np.flatnonzero(flipped)[0])
-    assert model.softplus(lab.X[i] @ S + b * lab.c[i]) == pytest.approx(model.softplus(-(raw.X[i] @ S + b)))
+    assert losses.softplus(lab.X[i] @ S + b * lab.c[i]) == pytest.approx(losses.softplus(-(raw.X[i] @ S + b)))
 
 
 def test_bivariate_normal_cdf_against_quadrature():
@@ -271,13 +264,13 @@ def test_label_fraction_metrics_against_large_sampled_test_set(r, loss):
     S = np.array([[[-0.3, 0.1, 0.05, -0.2, 0.1, 0.0], [0.1, 0.1, 0.0, 0.0, 0.0, 0.02]]])
     b = np.array([[0.4, -0.2]])
     Xt, ct = data.sampled_test_set(int(rng.integers(2**62)), 400_000, d, sigma, law=law, label_fraction=r)
-    m = metrics.curve_metrics(np.zeros((1, 2, d)), S, b, sigma, Xt[None], c_test=ct[None], loss=loss, law=law,
-                              label_fraction=r)
+    m = metrics.curve_metrics(train.Trajectory(np.arange(2), S, b), metrics.Points(np.zeros((1, 2, d))),
+                              metrics.Population(law, label_fraction=r, loss=loss), metrics.Points(Xt[None], ct[None]))
     for k in range(2):
         z = Xt @ S[0, k] + b[0, k] * ct
         acc = np.mean(z <= 0)
         assert abs(m["gen_acc"][0, k] - acc) < 5 * np.sqrt(acc * (1 - acc) / z.size) + 1e-12
-        ell = model.pointwise_loss(z, loss)
+        ell = losses.LOSSES[loss].pointwise(z)
         assert abs(m["gen_loss"][0, k] - ell.mean()) < 5 * ell.std() / np.sqrt(z.size)
     assert np.all(m["gen_acc"] < 1.0)
 

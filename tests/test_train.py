@@ -5,6 +5,7 @@ import pytest
 
 from grokedge import model
 from grokedge.data import realisation
+from grokedge.losses import LOSSES
 from grokedge.separability import inseparable_limit, margin_limit_accuracy, max_margin, separable_from_origin
 from grokedge.solvers import flow, operators
 from grokedge.train import Problem, Schedule, TrainingDiverged, checkpoint_epochs, gradient_descent, train
@@ -20,8 +21,8 @@ def _block(lam, seeds, N=N, sigma=SIGMA):
 
 def _observables(traj):
     s = np.linalg.norm(traj.S, axis=-1)
-    return {"gen_acc": model.gen_accuracy(traj.b, SIGMA * s), "gen_loss": model.gen_loss(traj.b, SIGMA * s),
-            "s_norm": s, "b": traj.b}
+    return {"gen_acc": model.gen_accuracy(traj.b, SIGMA * s),
+            "gen_loss": LOSSES["logistic"].population(traj.b, SIGMA * s), "s_norm": s, "b": traj.b}
 
 
 @pytest.mark.parametrize("lam", [0.05, 0.48, 0.52])

@@ -21,6 +21,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from . import losses
 from .laws import INPUT_LAWS, PARAMETERS
 from .schema import EXPERIMENT_DEFAULTS, config_schema, load_schema
 from .spec import GRID_OPTIONS, OPTION, canonical, cell_id, cell_id_pattern, cell_spec
@@ -394,22 +395,18 @@ ALLOW = "or allow it explicitly with --config allow_large_plan=True"
 def gd_first_step_loss(N: int, lr: float, variances, b0: float = 0.0, loss: str = "logistic") -> float:
     """The training loss after GD's first step from S = 0, b = b0, estimated over the draw of the set.
 
-    With ell'(b0) = p (logistic: expit(b0); exponential: e^{b0}) the step is S = -lr p xbar, b = b0 - lr p, so
-    z_i = S.x_i + b = b0 - lr p (1 + xbar.x_i), and xbar.x_i = |x_i|^2 / N + sum_{j != i} x_j.x_i / N is about
-    normal with mean m = sum_k C_kk / N and standard deviation s = sqrt(sum_k C_kk^2 / N) (C the points'
-    covariance, ``variances`` its diagonal). The loss is E ell(b0 - lr p (1 + m + s xi)), xi ~ N(0, 1)
-    (Gauss-Hermite; the exponential loss in closed form)."""
+    With p = ell'(b0) the step is S = -lr p xbar, b = b0 - lr p, so z_i = S.x_i + b = b0 - lr p (1 + xbar.x_i),
+    and xbar.x_i = |x_i|^2 / N + sum_{j != i} x_j.x_i / N is about normal with mean m = sum_k C_kk / N and
+    standard deviation s = sqrt(sum_k C_kk^2 / N) (C the points' covariance, ``variances`` its diagonal). The
+    loss is E ell(b0 - lr p (1 + m + s xi)), xi ~ N(0, 1): the loss's population loss (``grokedge.losses``) at
+    b = b0 - lr p (1 + m), a = lr p s."""
     import numpy as np
-    from scipy.special import expit
 
+    ell = losses.get(loss)
     v = np.asarray(variances, dtype=float)
     m, s = v.sum() / N, np.sqrt((v**2).sum() / N)
-    if loss == "exponential":
-        p = np.exp(b0)
-        return float(np.exp(b0 - lr * p * (1 + m) + (lr * p * s) ** 2 / 2))
-    p = expit(b0)
-    xi, w = np.polynomial.hermite_e.hermegauss(60)
-    return float(np.logaddexp(0.0, b0 - lr * p * (1 + m + s * xi)) @ w / w.sum())
+    p = ell.derivative(b0)
+    return float(ell.population(b0 - lr * p * (1 + m), lr * p * s))
 
 
 def _first_step_limit(N, variances, b0, loss, limit) -> float:

@@ -13,76 +13,116 @@ A run that never crosses within the horizon is *censored*: its time is NaN and i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from scipy.special import ndtri
 
-from . import model, validate
+from . import losses, model, validate
+from .data import InputLaw
 
 GROKKING_KINDS = ("gen_accuracy", "accuracy_delay", "loss_delay")
 
 
-def curve_metrics(X, S, b, sigma: float, X_test=None, c=None, bias_noise: float = 0.0,
-                  c_test=None, loss: str = "logistic", law=None, label_fraction: float = 1.0) -> dict[str, np.ndarray]:
-    """Metrics at every checkpoint; X (R, N, d), S (R, K, d), b (R, K) -> arrays of shape (R, K).
+@dataclass(frozen=True, eq=False)  # arrays: no elementwise ==
+class Points:
+    """Points of R realisations: X (R, n, d) and their bias feature c (R, n) (1 when None). Rows labelled +1 come
+    flipped (``grokedge.data.apply_labels``), so every metric of them is that of label -1."""
 
-    gen_* are the closed forms of ``grokedge.model``; with ``X_test`` (R, N_test, d) the same metrics on the
-    sampled test set are added as test_loss / test_acc. ``c`` (R, N) is the bias feature of the training
-    points (1 if None), ``bias_noise`` its eps, ``c_test`` that of the test points. Rows labelled +1 come
-    flipped (``grokedge.data.apply_labels``), so train/test metrics are those of label -1 on every row.
+    X: Any
+    c: Any = None
 
-    ``loss``: logistic or exponential (train, test and gen losses). ``law`` (``grokedge.data.InputLaw``, None:
-    isotropic Gaussian of ``sigma``): for a Gaussian law with covariance C, f = S.x + b c on a fresh point is
-    N(b, a^2) with a^2 = S^T C S + eps^2 b^2, the closed forms' scale. With ``label_fraction`` r < 1 (App. I),
-    A_gen is the bivariate-normal closed form (``model.labelled_gen_accuracy``) and L_gen closed-form for the
-    exponential loss. Where no closed form exists (the mixture law; the logistic L_gen at r < 1), gen_* are the
-    sampled test set's values (X_test is then required): an estimate with sampling error ~ 1/sqrt(N_test).
-    """
-    R, _, d = validate.points("X", X)
+    def margins(self, S, b) -> np.ndarray:
+        """z = S.x + b c of every point at every checkpoint: S (R, K, d), b (R, K) -> (R, n, K)."""
+        c = 1.0 if self.c is None else self.c[:, :, None]
+        return np.matmul(self.X, np.swapaxes(S, 1, 2)) + b[:, None, :] * c
+
+
+@dataclass(frozen=True)
+class Population:
+    """What a fresh point is and costs: the input ``law`` (its sigma the grid's), the bias feature's noise
+    ``bias_noise`` (eps, c = 1 + eps xi), the ``label_fraction`` r and the ``loss`` (``grokedge.losses``)."""
+
+    law: InputLaw
+    bias_noise: float = 0.0
+    label_fraction: float = 1.0
+    loss: str = "logistic"
+
+    @classmethod
+    def of(cls, spec) -> Population:
+        """The population of a cell's specification (``grokedge.spec.CellSpec``)."""
+        return cls(spec.law(), spec.bias_noise, spec.label_fraction, spec.loss)
+
+
+def curve_metrics(traj, points: Points, population: Population, test: Points | None = None) -> dict[str, np.ndarray]:
+    """Metrics at every checkpoint of a trajectory (``Trajectory``: S (R, K, d), b (R, K)) trained on ``points``
+    (X (R, N, d)) -> arrays of shape (R, K): train_loss, train_acc, gen_loss, gen_acc, s_norm = |S|,
+    sigma_s_norm = sigma |S|, b, and with a sampled ``test`` set (X (R, N_test, d)) test_loss and test_acc.
+
+    gen_* are closed forms (``_gen_metrics``) where they exist; elsewhere they are the sampled test set's values
+    (``test`` is then required): an estimate with sampling error ~ 1/sqrt(N_test)."""
+    S, b = traj.S, traj.b
+    R, _, d = validate.points("X", points.X)
     if np.ndim(S) != 3 or np.shape(S)[::2] != (R, d):
         raise ValueError(f"S must have shape (R, K, d) = ({R}, K, {d}), got {np.shape(S)} (Trajectory.S)")
     if np.shape(b) != np.shape(S)[:2]:
         raise ValueError(f"b must have shape (R, K) = {np.shape(S)[:2]}, got {np.shape(b)} (Trajectory.b)")
+    sigma = population.law.sigma
     validate.positive("sigma", sigma)
-    z = np.matmul(X, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c is None else c[:, :, None])  # (R, N, K)
+    ell = losses.get(population.loss)
+    z = points.margins(S, b)
     s_norm = np.linalg.norm(S, axis=-1)
-    out = {
-        "train_loss": model.mean_loss(z, loss, axis=1),
-        "train_acc": (z <= 0).mean(axis=1),
-    }
-    if X_test is not None:
-        zt = np.matmul(X_test, np.swapaxes(S, 1, 2)) + b[:, None, :] * (1.0 if c_test is None else c_test[:, :, None])
-        test = {"test_loss": model.mean_loss(zt, loss, axis=1), "test_acc": (zt <= 0).mean(axis=1)}
+    out = {"train_loss": ell.mean(z, axis=1), "train_acc": (z <= 0).mean(axis=1)}
+    sampled = None
+    if test is not None:
+        zt = test.margins(S, b)
+        sampled = {"test_loss": ell.mean(zt, axis=1), "test_acc": (zt <= 0).mean(axis=1)}
+    out |= _gen_metrics(S, b, s_norm, population, sampled)
+    out |= {"s_norm": s_norm, "sigma_s_norm": sigma * s_norm, "b": b}
+    return out | (sampled or {})
 
-    def sampled(what):
-        if X_test is None:
-            raise ValueError(f"{what} has no closed-form generalisation metrics: set test_set: sampled")
-        return test
 
-    if law is None or (law.name == "gaussian" and label_fraction >= 1.0):
-        a = model.gen_scale(s_norm, b, sigma, bias_noise)
-        out |= {"gen_loss": model.gen_loss(b, a, loss), "gen_acc": model.gen_accuracy(b, a)}
+def _gen_metrics(S, b, s_norm, population: Population, sampled: dict | None) -> dict[str, np.ndarray]:
+    """gen_loss and gen_acc. For a Gaussian law with covariance C, f = S.x + b c on a fresh point is N(b, a^2)
+    with a^2 = S^T C S + eps^2 b^2 (sigma^2 |S|^2 + eps^2 b^2 for the isotropic law), and A_gen = Phi(-b/a),
+    L_gen = E ell(b + a xi) (``grokedge.losses.Loss.population``). With label fraction r < 1 see
+    ``_labelled_gen_metrics``. A law whose S.x is not Gaussian (the mixture) takes the sampled test set's values."""
+    law, eps, ell = population.law, population.bias_noise, losses.get(population.loss)
+    if law.name == "gaussian" and population.label_fraction >= 1.0:
+        a = model.gen_scale(s_norm, b, law.sigma, eps)
     elif not law.gaussian:
-        t = sampled(f"input_law {law.name!r}")
-        out |= {"gen_loss": t["test_loss"], "gen_acc": t["test_acc"]}
+        t = _sampled(sampled, f"input_law {law.name!r}")
+        return {"gen_loss": t["test_loss"], "gen_acc": t["test_acc"]}
+    elif population.label_fraction >= 1.0:
+        a = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S * S, law.variances(S.shape[-1]))), eps * b)
     else:
-        var = law.variances(S.shape[-1])
-        if label_fraction >= 1.0:
-            a = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S * S, var)), bias_noise * b)
-            out |= {"gen_loss": model.gen_loss(b, a, loss), "gen_acc": model.gen_accuracy(b, a)}
-        else:
-            tau = ndtri(1.0 - label_fraction)
-            s1 = S[..., 0] * np.sqrt(var[0])
-            a_perp = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S[..., 1:] ** 2, var[1:])), bias_noise * b)
-            out["gen_acc"] = model.labelled_gen_accuracy(b, s1, a_perp, tau)
-            if loss == "exponential":
-                out["gen_loss"] = np.exp(model.labelled_log_gen_loss_exponential(b, s1, a_perp, tau))
-            else:
-                out["gen_loss"] = sampled(f"the logistic loss with label_fraction {label_fraction}")["test_loss"]
-    out = {"train_loss": out["train_loss"], "train_acc": out["train_acc"], "gen_loss": out["gen_loss"],
-           "gen_acc": out["gen_acc"], "s_norm": s_norm, "sigma_s_norm": sigma * s_norm, "b": b}
-    if X_test is not None:
-        out |= test
-    return out
+        return _labelled_gen_metrics(S, b, population, sampled)
+    return {"gen_loss": ell.population(b, a), "gen_acc": model.gen_accuracy(b, a)}
+
+
+def _labelled_gen_metrics(S, b, population: Population, sampled: dict | None) -> dict[str, np.ndarray]:
+    """gen_loss and gen_acc with label fraction r < 1 (App. I) for a Gaussian law: A_gen is the bivariate-normal
+    closed form (``model.labelled_gen_accuracy``), L_gen the loss's ``labelled_population`` where it has one
+    (the exponential loss), else the sampled test set's."""
+    r, ell = population.label_fraction, losses.get(population.loss)
+    var = population.law.variances(S.shape[-1])
+    tau = ndtri(1.0 - r)
+    s1 = S[..., 0] * np.sqrt(var[0])
+    a_perp = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S[..., 1:] ** 2, var[1:])), population.bias_noise * b)
+    acc = model.labelled_gen_accuracy(b, s1, a_perp, tau)
+    if ell.labelled_population is None:
+        loss = _sampled(sampled, f"the {ell.name} loss with label_fraction {r}")["test_loss"]
+    else:
+        loss = ell.labelled_population(b, s1, a_perp, tau)
+    return {"gen_loss": loss, "gen_acc": acc}
+
+
+def _sampled(sampled: dict | None, what: str) -> dict:
+    """The sampled test set's metrics, or the error that names what lacks closed forms and the way out."""
+    if sampled is None:
+        raise ValueError(f"{what} has no closed-form generalisation metrics: set test_set: sampled")
+    return sampled
 
 
 def first_crossing(epochs, values, threshold: float, above: bool = True, log_values: bool = False) -> float:

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import data
 from .laws import INPUT_LAWS, PARAMETERS, InputLaw
+from .losses import LOSSES
 from .schema import EXPERIMENT_DEFAULTS
 from .seeds import realisation_seed
 
@@ -82,7 +83,8 @@ OPTIONS = (
     Option("s0_norm", float, DATA, tag="s0{}", column=True, grid=True),
     Option("b0", float, TRAINING, tag="b0{}", column=True, grid=True),
     Option("label_fraction", float, DATA, tag="r{}", column=True, grid=True, omit_default=True),
-    Option("loss", str, TRAINING, tag="{}", column=True, omit_default=True, names={"exponential": "exp"}),
+    Option("loss", str, TRAINING, tag="{}", column=True, omit_default=True,
+           names={name: loss.short for name, loss in LOSSES.items()}),
     Option("input_law", str, DATA, tag="law{}", column=True, omit_default=True),
     # the input laws' parameters, declared with their law (grokedge.laws.INPUT_LAWS)
     *(Option(p.name, p.type, DATA, tag=p.tag, omit_default=True) for p, _ in PARAMETERS.values()),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import data, metrics, model, separability, solvers, theory, train
+from . import data, losses, metrics, model, separability, solvers, theory, train
 from .io import read_table
 from .spec import OPTIONS, TRAINING, CellSpec, DataSpec, SeparabilitySpec
 
@@ -215,7 +215,7 @@ def train_cached(spec: CellSpec | dict, block: int, cache_stem, threads: int = 1
     same cache key (all of the cell's parameters, the block, the training code) -> (curves, state, cached)."""
     spec = _as_spec(spec, CellSpec)
     key = _key({"params": spec.params(), "block": block,
-                "code": _code_hash(train, *solvers.MODULES, metrics, model, data)})
+                "code": _code_hash(train, *solvers.MODULES, metrics, model, losses, data)})
     (curves, state), cached = _cached(key, {"curves_block": f"{cache_stem}.curves.parquet",
                                             "state": f"{cache_stem}.state.parquet"},
                                       lambda: train_block(spec, block, threads), spec)
@@ -240,15 +240,11 @@ def train_block(spec: CellSpec, block: int, threads: int = 1) -> tuple[pd.DataFr
     problem = train.Problem(X, S0, spec.b0, c, spec.loss, first, threads)
     traj = train.train(problem, train.Schedule(spec.lr, epochs), spec.solver,
                        **solvers.get(spec.solver).options_from_cell(spec))
-    X_test = c_test = None
+    test = None
     if spec.test_set == "sampled":
         tests = [spec.test_points(int(s), spec.n_test) for s in manifest.seed]
-        X_test, c_test = np.stack([t[0] for t in tests]), np.stack([t[1] for t in tests])
-    # the paper's model (isotropic points, all labelled -1) takes the closed forms without a law
-    main_model = spec.input_law == "gaussian" and spec.label_fraction >= 1.0
-    cm = metrics.curve_metrics(X, traj.S, traj.b, spec.sigma, X_test, c=c, bias_noise=spec.bias_noise,
-                               c_test=c_test, loss=spec.loss, law=None if main_model else spec.law(),
-                               label_fraction=spec.label_fraction)
+        test = metrics.Points(np.stack([t[0] for t in tests]), np.stack([t[1] for t in tests]))
+    cm = metrics.curve_metrics(traj, metrics.Points(X, c), metrics.Population.of(spec), test)
     _check_finite(cm, spec, manifest.realisation.to_numpy(), epochs)
     R, K = traj.b.shape
     frame = {k: np.repeat(manifest[k].to_numpy(), K) for k in ("realisation", "seed")}

@@ -32,7 +32,7 @@ def eta_delay_table(lams=(0.05, 0.3, 0.45, 0.48), settings=SETTINGS, N: int = 40
             X, S0 = np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
             tr = train.train(train.Problem(X, S0), train.Schedule(eta, ep), "flow", gd_warmup=gd_epochs,
                              correction_epochs=max(1e4, gd_epochs))
-            cm = metrics.curve_metrics(X, tr.S, tr.b, sigma)
+            cm = metrics.curve_metrics(tr, metrics.Points(X), metrics.Population(data.InputLaw("gaussian", sigma)))
             g = [metrics.grokking_time(ep, {k: cm[k][i] for k in ("train_loss", "train_acc", "gen_loss", "gen_acc")},
                                        "accuracy_delay", 0.9) for i in range(realisations)]
             df = pd.DataFrame(g)

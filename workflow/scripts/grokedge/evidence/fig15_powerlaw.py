@@ -9,10 +9,10 @@ realisations, and, to see which overall scale a bump needs, a scan of the trace 
 
 Why these numbers decide it: a diagonal covariance C loses no generality (S0 is isotropic and GD is
 rotation-equivariant), and for a Gaussian law f = S.x + b on a fresh point is N(b, S^T C S), so L_gen is the
-closed form ``model.gen_loss(b, sqrt(S^T C S))``, with no test-set noise. What differs between readings is
-only the variance vector. GD's stability at the start is eta lambda_max(H0) < 2 with H0 = X^T X / (4 N) (the
-logistic Hessian at S.x + b = 0); it is reported per reading (``eta_h0``), because a reading whose top
-eigenvalue puts GD above it produces a transient bump in the first epochs, not one at 1e2-1e3.
+logistic loss's closed form ``population(b, sqrt(S^T C S))`` (``grokedge.losses``), with no test-set noise. What
+differs between readings is only the variance vector. GD's stability at the start is eta lambda_max(H0) < 2
+with H0 = X^T X / (4 N) (the logistic Hessian at S.x + b = 0); it is reported per reading (``eta_h0``), because
+a reading whose top eigenvalue puts GD above it produces a transient bump in the first epochs, not one at 1e2-1e3.
 
 Solvers: ``gd`` is the paper's full-batch GD, step by step (``train.gradient_descent``, its rising-loss stop
 off: the logistic loss has a gradient bounded by |x|, so a step above the stability bound overshoots but
@@ -32,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .. import data, model, train
+from .. import data, losses, train
 from ..laws import InputLaw
 from ..seeds import realisation_seed, streams
 
@@ -93,7 +93,7 @@ def unit_draws(N: int, d: int, realisations: int, root_seed: int = ROOT_SEED) ->
 
 def gen_loss_curves(Z: np.ndarray, S0: np.ndarray, var: np.ndarray, lr: float, epochs: np.ndarray,
                     solver: str = "gd") -> np.ndarray:
-    """L_gen (R, K) at ``epochs`` for points X = Z sqrt(var), b0 = 0: the closed form gen_loss(b, a),
+    """L_gen (R, K) at ``epochs`` for points X = Z sqrt(var), b0 = 0: the closed form L_gen(b, a),
     a^2 = S^T diag(var) S (module docstring)."""
     X = Z * np.sqrt(var)
     problem, schedule = train.Problem(X, S0), train.Schedule(lr, epochs)
@@ -104,7 +104,7 @@ def gen_loss_curves(Z: np.ndarray, S0: np.ndarray, var: np.ndarray, lr: float, e
     else:
         raise ValueError(f"unknown solver {solver!r}; expected 'gd' or 'flow'")
     a = np.sqrt(np.einsum("rkd,d->rk", tr.S**2, var))
-    return model.gen_loss(tr.b, a)
+    return losses.LOSSES["logistic"].population(tr.b, a)
 
 
 def peak_rows(Z, S0, var, lr, epochs, solver="gd") -> pd.DataFrame:

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import losses
+
 
 class TrainingDiverged(RuntimeError):
     """Raised when a run leaves the numerically meaningful region (NaN/inf, or a rising loss under GD)."""
@@ -21,9 +23,10 @@ class TrainingDiverged(RuntimeError):
 class Problem:
     """R realisations trained together: data X (R, N, d) (float64, or float32 kept as stored), initial weights S0
     (R, d) and bias b0 (a number or (R,)); the bias multiplies a per-point feature c (R, N), 1 when None (the
-    two-Gaussian model of the paper's App. H has c_i = 1 + eps xi_i, ``grokedge.data``). ``loss``: "logistic" or
-    "exponential" (``grokedge.model``). ``first_realisation`` numbers the realisations in messages; ``threads``
-    is how many threads a solver may use (results are bitwise independent of it)."""
+    two-Gaussian model of the paper's App. H has c_i = 1 + eps xi_i, ``grokedge.data``). ``loss``: a name of the
+    registry ``grokedge.losses.LOSSES`` (an unknown one is refused here). ``first_realisation`` numbers the
+    realisations in messages; ``threads`` is how many threads a solver may use (results are bitwise independent
+    of it)."""
 
     X: Any
     S0: Any
@@ -32,6 +35,9 @@ class Problem:
     loss: str = "logistic"
     first_realisation: int = 0
     threads: int = 1
+
+    def __post_init__(self):
+        losses.get(self.loss)
 
     def data(self) -> np.ndarray:
         """X as an array: float32 and float64 as stored (never copied), anything else converted to float64."""

@@ -1,7 +1,7 @@
 """Full-batch gradient descent (the paper's method) and Adam: the solvers ``gd`` and ``adam``.
 
-GD step:   S <- S - eta (1/N) X^T p,  b <- b - eta mean(p c),  p = ell'(X S + b c): expit for the logistic loss,
-           exp for the exponential one (``grokedge.model``).
+GD step:   S <- S - eta (1/N) X^T p,  b <- b - eta mean(p c),  p = ell'(X S + b c), ell the loss
+           (``grokedge.losses``: expit for the logistic loss, exp for the exponential one).
 Adam:      torch.optim.Adam's update on the same gradient g: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
            w <- w - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), eps outside the square root.
 
@@ -18,14 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import model, validate
+from .. import losses, model, validate
+from ..losses import Loss
 from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
 from .operators import Streamed, streamed
 
 log = logging.getLogger("grokedge.train")
 
 # GD kernel. Each realisation's data is stacked as U = [X, c] (N, d + 1) and its state as w = (S, b), so a step is
-# two gemv (z = U w, then p U with p = expit(z)) and an axpy: the bias rides along in both passes over the data.
+# two gemv (z = U w, then p U with p = ell'(z)) and an axpy: the bias rides along in both passes over the data.
 # Matrices of at least _RESIDENT_MIN_ELEMENTS elements: one realisation at a time runs all its steps up to the
 # next checkpoint, so its U stays in the core's cache across steps instead of being streamed from memory twice a
 # step (realisations do not interact). Smaller ones, and Adam, go step by step with one batched call per operation
@@ -139,7 +140,7 @@ class _Run:
 
     schedule: Schedule
     options: GDOptions | AdamOptions
-    loss: str
+    loss: Loss
     first_realisation: int
     failures: _Failures
 
@@ -198,13 +199,13 @@ class _BatchedChunk(_Chunk):
         super().__init__(run, w, out, lo)
         self.U = U
         Rc, N, d1 = U.shape
-        self.deriv = model.loss_derivative(run.loss)  # ell'(z), a ufunc: expit or exp
+        self.deriv = run.loss.derivative  # ell'(z), writes into out=
         self.p = np.empty((Rc, N))  # z = U w, then p = ell'(z), in place
         self.g = np.empty((Rc, d1))  # p U, then the step
         self.resident = self.update.resident and N * d1 >= _RESIDENT_MIN_ELEMENTS
 
     def losses(self) -> np.ndarray:
-        return model.train_loss(self.U, self.w, 0.0, self.run.loss)  # the bias rides in the product
+        return self.run.loss.mean(model.margins(self.U, self.w, 0.0))  # the bias rides in the product
 
     def advance(self, k: int, target: int) -> bool:
         """Step to epoch ``target``; False if another chunk's failure (or an abort) ends this one first."""
@@ -247,7 +248,7 @@ class _StreamedChunk(_Chunk):
         self.op = op
 
     def losses(self) -> np.ndarray:
-        return np.atleast_1d(model.mean_loss(self.op.margins(self.w), self.run.loss))
+        return np.atleast_1d(self.run.loss.mean(self.op.margins(self.w)))
 
     def advance(self, k: int, target: int) -> bool:
         if self.run.failures.k < k:
@@ -281,7 +282,7 @@ def gradient_descent(problem: Problem, schedule: Schedule, options: GDOptions | 
     R, N, d = X.shape
     c, w = p.bias_feature(), p.state()
     out = np.empty((R, len(epochs), d + 1))
-    run = _Run(schedule, options or GDOptions(), p.loss, p.first_realisation, _Failures(len(epochs)))
+    run = _Run(schedule, options or GDOptions(), losses.get(p.loss), p.first_realisation, _Failures(len(epochs)))
     if streamed(X):
         _descend_streamed(run, X, c, w, out, p.threads)
     else:
@@ -321,7 +322,7 @@ def _descend_streamed(run: _Run, X, c, w, out, threads: int) -> None:
     """Each realisation in turn on its streamed operator, its rows split over ``threads`` (bitwise independent
     of it); a divergence is recorded as for the batched chunks (each realisation one chunk)."""
     for r in range(X.shape[0]):
-        op = Streamed(X[r], c[r], run.loss, threads)
+        op = Streamed(X[r], c[r], run.loss.name, threads)
         try:
             _StreamedChunk(run, op, w[r:r + 1], out[r:r + 1], r).descend()
         finally:

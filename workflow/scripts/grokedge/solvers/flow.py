@@ -26,7 +26,7 @@ from scipy.integrate import solve_ivp
 from .. import validate
 from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
 from .descent import gradient_descent
-from .operators import LOSSES, Batched, Streamed, streamed
+from .operators import Batched, Streamed, streamed
 from .stabilised import ErrorNorm, rkc, rks3
 
 log = logging.getLogger("grokedge.train")
@@ -69,7 +69,7 @@ def gradient_flow(problem: Problem, schedule: Schedule, options: FlowOptions | N
     modified-equation correction (see the module docstring) up to epoch ``options.correction_epochs`` and
     without it afterwards (no GD warm-up here: ``Flow.run`` adds it).
 
-    With u_i = (x_i, c_i), w = (S, b) and a pointwise loss l (``LOSSES``): g = (1/N) U^T l'(U w) and
+    With u_i = (x_i, c_i), w = (S, b) and a pointwise loss l (``grokedge.losses``): g = (1/N) U^T l'(U w) and
     H v = (1/N) U^T (l''(U w) * (U v)). Why the correction can stop: it is (eta/2) H g against g, and
     lambda_max(H) falls like the training loss, i.e. like 1/t, once every point is classified; what it still
     adds to w after epoch E is of order 1/E relative to its early effect (tests/test_train.py checks the switch
@@ -92,8 +92,6 @@ def gradient_flow(problem: Problem, schedule: Schedule, options: FlowOptions | N
     """
     p = problem
     validate.training_inputs(p.X, p.S0, p.b0, schedule.lr, schedule.epochs, whole_epochs=False)
-    if p.loss not in LOSSES:
-        raise ValueError(f"unknown loss {p.loss!r}; expected one of {sorted(LOSSES)}")
     X, c, w0 = p.data(), p.bias_feature(), p.state()
     options = options or FlowOptions()
     R, N, d = X.shape

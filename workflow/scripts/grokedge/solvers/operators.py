@@ -1,7 +1,9 @@
 """The operators a solver steps with: the gradient and the Hessian-vector product of the mean loss over one group
 of realisations, either batched over a group whose data fit in cache (``Batched``) or streamed in row blocks over
 one large realisation (``Streamed``). With u_i = (x_i, c_i) and w = (S, b): g = (1/N) U^T l'(U w) and
-H v = (1/N) U^T (l''(U w) * (U v)), l the pointwise loss of a point labelled -1 (``LOSSES``).
+H v = (1/N) U^T (l''(U w) * (U v)), l the pointwise loss of a point labelled -1 (``grokedge.losses``): the
+operators use only its derivative l' (the gradient's weights) and its second derivative l'' given z and p = l'(z)
+(the Hessian's, for the modified-equation correction).
 """
 
 from __future__ import annotations
@@ -10,13 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .. import model
-
-# Pointwise loss of a point labelled -1, given through its derivatives: the gradient's weights l'(z) and the
-# Hessian's l''(z) (used by the modified-equation correction), the latter as a function of z and p = l'(z).
-# The operators are written only in terms of these two (grokedge.model: logistic and exponential).
-LOSSES = {name: (model.loss_derivative(name), lambda z, p, name=name: model.loss_second_derivative(p, name))
-          for name in ("logistic", "exponential")}
+from .. import losses
 
 # Data of at least this many bytes per realisation (more than a cache-sized group) are streamed in row blocks by
 # ``Streamed`` (no bias column appended, one memory pass per gradient, split over threads); smaller data use
@@ -48,8 +44,9 @@ class Batched:
     once as (R, N, d + 1), so that U w and p U are one batched matmul each with the bias riding along (as in the
     GD kernel, grokedge.solvers.descent), written into preallocated buffers."""
 
-    def __init__(self, X, c, loss):
-        self.dl, self.d2l = LOSSES[loss]
+    def __init__(self, X, c, loss: str):
+        ell = losses.get(loss)
+        self.dl, self.d2l = ell.derivative, ell.second_derivative
         self.R, self.N, self.d = X.shape
         self.U = np.empty((self.R, self.N, self.d + 1))
         self.U[..., :self.d] = X
@@ -72,8 +69,9 @@ class Batched:
         """H v at the point of the last ``grad`` call (its p = l'(U w)); a new (R, d + 1) array."""
         U, z, p = self.U, self.z, self.p
         hv = np.empty((self.R, self.d + 1))
+        weights = self.d2l(z, p)  # l''(U w), before z is overwritten by U v
         np.matmul(U, v[..., None], out=z[..., None])  # U v
-        z *= self.d2l(z, p)
+        z *= weights
         np.matmul(z[:, None, :], U, out=hv[:, None, :])
         hv *= 1.0 / self.N
         return hv
@@ -89,8 +87,9 @@ class Streamed:
     The gradient is one such pass (q = l'(u)); the Hessian-vector product of the O(eta) correction another
     (q = l''(z) u). ``passes`` counts the passes made (one memory sweep over X each)."""
 
-    def __init__(self, X, c, loss, threads=1):
-        self.X, self.c, (self.dl, self.d2l) = X, c, LOSSES[loss]
+    def __init__(self, X, c, loss: str, threads=1):
+        ell = losses.get(loss)
+        self.X, self.c, self.dl, self.d2l = X, c, ell.derivative, ell.second_derivative
         self.N, self.d = X.shape
         self.R = 1
         rows = max(1, _STREAM_BLOCK_BYTES // (8 * self.d))
