@@ -42,7 +42,7 @@ from grokedge.train import Problem, Schedule, checkpoint_epochs, train
 """ + _PEAK_RSS + """
 N, d, R, horizon, threads = {N}, {d}, {R}, {horizon}, {threads}
 t0 = time.perf_counter()
-reals = [realisation(N, d, 5.0, 100 + r) for r in range(R)]
+reals = [realisation(N, d, {sigma}, 100 + r) for r in range(R)]
 X = reals[0].X[None] if R == 1 else np.stack([r.X for r in reals])  # as grokedge.stages.train_block
 S0 = np.stack([r.S0 for r in reals])
 with threadpool_limits(1):
@@ -51,11 +51,12 @@ print(json.dumps({{"wall": time.perf_counter() - t0,
                    "rss_mb": peak_rss_mb()}}))
 """
 
+SIGMA = 5.0
 JOBS = ((400, 192, 40, 1e9, 1), (2000, 960, 1, 1e6, 2), (4000, 1920, 1, 1e6, 2))
 
 
 def measure(N, d, R, horizon, threads) -> dict:
-    code = _JOB.format(N=N, d=d, R=R, horizon=horizon, threads=threads)
+    code = _JOB.format(N=N, d=d, R=R, horizon=horizon, threads=threads, sigma=SIGMA)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=_ENV)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -94,7 +95,8 @@ def run_separability(rep: Report, sets=SEPARABILITY_SETS) -> list[dict]:
         out = subprocess.run([sys.executable, "-c", _SEP_JOB.format(N=N, d=d, sets=k)], check=True,
                              capture_output=True, text=True, env=_ENV)
         m = json.loads(out.stdout.strip().splitlines()[-1])
-        mem, wall = resources.separability_mem_mb(N, d), resources.separability_runtime_s(N, d, k)
+        job = resources.SeparabilityJob(N, d, k)
+        mem, wall = resources.separability_mem_mb(job), resources.separability_runtime_s(job)
         rep.row(f"N={N} d={d}, {k} set(s) ({', '.join(m['routes'])}): RSS measured / model (MB)",
                 f"{m['rss_mb']:7.0f} / {mem:7.0f}  ({m['rss_mb'] / mem:4.2f})")
         rep.row("   CPU, wall measured / model (s)",
@@ -113,8 +115,8 @@ def run(rep: Report, jobs=JOBS) -> list[dict]:
     for N, d, R, horizon, threads in jobs:
         t0 = time.perf_counter()
         m = measure(N, d, R, horizon, threads)
-        kw = dict(N=N, d=d, realisations=R, solver="flow", horizon=horizon)
-        mem, wall = resources.mem_mb(**kw), resources.runtime_s(**kw, threads=threads)
+        job = resources.TrainJob(N, d, R, "flow", horizon, SIGMA)
+        mem, wall = resources.mem_mb(job), resources.runtime_s(job, threads=threads)
         rep.row(f"N={N} d={d} R={R} to {horizon:.0e}: RSS measured / model (MB)",
                 f"{m['rss_mb']:7.0f} / {mem:7.0f}  ({m['rss_mb'] / mem:4.2f})")
         rep.row("   wall measured / model (s)", f"{m['wall']:7.1f} / {wall:7.1f}  ({m['wall'] / wall:4.2f})")

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .. import validate
-from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
+from .base import Problem, Schedule, Solver, TrainingDiverged, TrainJob, Trajectory, check_finite, names
 from .descent import gradient_descent
 from .operators import LOSSES, Batched, Streamed, streamed
 from .stabilised import ErrorNorm, rkc, rks3
@@ -233,7 +233,7 @@ class Flow(Solver):
         return Trajectory(epochs, np.concatenate([head.S[:, keep], tail.S[:, 1:]], axis=1),
                           np.concatenate([head.b[:, keep], tail.b[:, 1:]], axis=1))
 
-    def train_seconds(self, job: Job, grad_s: float) -> float:
+    def train_seconds(self, job: TrainJob, grad_s: float) -> float:
         total, corrected = rhs_count(job.horizon)
         R, N, d = job.realisations, job.N, job.d
         groups = R if job.streamed else max(1, math.ceil(8 * R * N * (d + 1) / FLOW_GROUP_BYTES))
