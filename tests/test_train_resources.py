@@ -120,3 +120,44 @@ def test_the_jobs_of_a_block_read_the_cell_specification():
     assert solvers.TrainJob.of_block(replace(cell, test_set="closed_form"), 0).n_test == 0
     assert resources.SeparabilityJob.of_block(replace(cell, separability=False), 2) == resources.SeparabilityJob(
         40, 18, 1, decide=False)
+
+
+def test_a_train_job_of_too_many_hours_is_refused_before_the_run():
+    """check_plan asks the cost model for the first block of each cell: GD to 1e9 epochs is refused, naming the
+    cell's solver and horizon, the flow to the same horizon is not."""
+    from helpers import preset_config
+
+    from grokedge.config import ConfigError, cells, validate_config
+
+    def plan(solver):
+        cfg = preset_config("smoke")
+        cfg["experiments"]["lambda_sweep"] |= {"N": [4000], "lam": [0.45], "solver": solver, "horizon": 1.0e9}
+        validate_config(cfg)
+        return cells(cfg)
+
+    plan("flow")
+    with pytest.raises(ConfigError, match=r"lambda_sweep\.horizon: a train job of cell N4000_d1800_sigma5_lr0\.01 "
+                                          r"would take about .* 2 realisations, solver gd, horizon 1e\+09 epochs"):
+        plan("gd")
+
+
+def test_the_flow_model_counts_the_right_hand_sides_the_solver_reports(caplog):
+    """rhs_count's sigma dependence against the flow's own count (its debug log, Hessian-vector products of the
+    corrected stretch included): N = 200, lambda = 0.48, to 1e6 epochs, sigma = 1 (accuracy-limited) and 10
+    (stiffness ~ sigma^2: ~3.5x the right-hand sides)."""
+    import re
+
+    from grokedge.data import realisation
+    from grokedge.solvers.flow import HV_PER_RHS, rhs_count
+    from grokedge.train import Problem, Schedule, checkpoint_epochs, train
+
+    caplog.set_level("DEBUG", logger="grokedge.train")
+    counted = {}
+    for sigma in (1.0, 10.0):
+        caplog.clear()
+        r = realisation(200, 96, sigma, 1)
+        train(Problem(r.X[None], r.S0[None]), Schedule(0.01, checkpoint_epochs(1e6, 10)), "flow")
+        counted[sigma] = sum(int(m) for m in re.findall(r"(\d+) right-hand sides for epochs", caplog.text))
+        total, corrected = rhs_count(1e6, sigma)
+        assert counted[sigma] == pytest.approx(total + HV_PER_RHS * corrected, rel=0.25)
+    assert counted[10.0] > 3 * counted[1.0]
