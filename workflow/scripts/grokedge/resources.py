@@ -26,7 +26,16 @@ resident mode, the flow's batched groups), RESIDENT_NS per element and product, 
     GD / Adam   one gradient per step (grokedge.solvers.descent)
     flow        warm-up (100 GD steps) + the right-hand sides of ``rhs_count``, each one gradient, and on the
                 corrected stretch one Hessian-vector product per RKS3 step, plus Python per right-hand side and
-                group (grokedge.solvers.flow)
+                group (grokedge.solvers.flow). The count grows as sigma^2 once the flow's stiffness, not the
+                accuracy, sets the step: rho(H) ~ 5 sigma^2 / t late in training, so ~7.6 sigma^2 right-hand
+                sides per decade of epochs, against an accuracy floor of ~180 (sigma = 1 and 5 cost about the
+                same, sigma = 10 four times as much). Measured at lambda = 0.48, eta = 0.01, to 1e9 epochs, N =
+                400, 1000 and 2000, three seeds each, load 3.8 on 2 cores (``python -m benchmarks.resources
+                --sigma``), measured / model right-hand sides to 10^4 epochs and after: sigma = 1: 236 / 324 and
+                886 / 900; sigma = 5: 314 / 324 and 1002 / 950; sigma = 10: 1022 / 1032 and 3800 / 3800. At
+                N = 4e4, d = 19200 (one gradient ~0.6 s) that is ~8 min per decade at sigma = 10, as the
+                paper-scale run's Fig. 10 cell took (~9 min per decade under load), where the model had given the
+                whole job to 1e8 epochs 12 min (now 43 min).
 
 The constants are measured (``python -m benchmarks.resources`` prints model against measurement for jobs of
 several sizes); ``mem_mb`` and ``runtime_min`` of the Snakemake rule add a safety factor on top.
