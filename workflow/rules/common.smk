@@ -116,9 +116,7 @@ def _train_seconds(c, b, threads):
 def _train_chunks():
     """[(name suffix, [(cell, block)])] of the train jobs (``_chunks``)."""
     trained = sorted({c["experiment"] for c in CELLS if config["experiments"][c["experiment"]]["train"]})
-    return _chunks(
-        trained, lambda c, b: _train_seconds(c, b, _train_threads(c)), TRAIN_CHUNK_S, TRAIN_MAX_JOBS
-    )
+    return _chunks(trained, lambda c, b: _train_seconds(c, b, _train_threads(c)), TRAIN_CHUNK_S, TRAIN_MAX_JOBS)
 
 
 def train_mem_mb(name, chunk):

@@ -422,7 +422,7 @@ def check_plan(config: dict, rows: list[dict]) -> None:
             raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if spec.train else 'N'}: "
                               f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
         if exp["train"] and exp["solver"] in ("gd", "flow"):
-            var = cell_spec(config, r).law().variances(r["d"])
+            var = spec.law().variances(r["d"])
             start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
             after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
             if not after <= RISE_FACTOR * start:  # also NaN or inf
