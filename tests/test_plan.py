@@ -45,9 +45,10 @@ def test_separability_requests_are_the_cost_model(smoke_dry_run):
     cfg = preset_config("smoke")
     validate_config(cfg)
     bs = cfg["block_size"]
-    work = sum(resources.separability_runtime_s(c["N"], c["d"], min(bs, c["realisations"] - b * bs))
-               for c in cells(cfg) for b in range(c["n_blocks"]))
-    mem = max(resources.separability_mem_mb(c["N"], c["d"]) for c in cells(cfg))
+    jobs = [resources.SeparabilityJob(c["N"], c["d"], min(bs, c["realisations"] - b * bs))
+            for c in cells(cfg) for b in range(c["n_blocks"])]
+    work = sum(resources.separability_runtime_s(job) for job in jobs)
+    mem = max(resources.separability_mem_mb(job) for job in jobs)
     sep_jobs = [j for j in plan.parse_jobs(smoke_dry_run) if j.rule.startswith("separability_")]
     assert len(sep_jobs) == 1 and sep_jobs[0].experiment == "lambda_sweep"
     assert sep_jobs[0].model_core_s == round(work)

@@ -42,6 +42,14 @@ try:
     CELLS = cells(config)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+# Each cell's specification (grokedge.spec.CellSpec): what its jobs' params and the cost model read.
+_SPECS = {(c["experiment"], c["cell"]): cell_spec(config, c) for c in CELLS}
+
+
+def _spec(c):
+    return _SPECS[c["experiment"], c["cell"]]
+
+
 CONFIG_HASH = config_hash(config)
 # Jobs inherit this: grokedge.provenance stamps it into every table (never a param, as that would force reruns).
 os.environ.update(GROKEDGE_CONFIG_HASH=CONFIG_HASH)
@@ -86,46 +94,36 @@ TRAIN_CHUNK_S = 20.0
 TRAIN_MAX_JOBS = 100
 
 
-def _train_block_job(c, b):
-    """The cost model's arguments for one block (grokedge.resources)."""
-    exp = config["experiments"][c["experiment"]]
-    return dict(
-        N=c["N"],
-        d=c["d"],
-        realisations=min(config["block_size"], c["realisations"] - b * config["block_size"]),
-        solver=exp["solver"],
-        horizon=exp["horizon"],
-        n_test=exp["n_test"] if exp["test_set"] == "sampled" else 0,
-    )
+def _train_job(c, b):
+    """What the cost model knows of one block's training (grokedge.resources)."""
+    return resources_model.TrainJob.of_block(_spec(c), b)
 
 
-def _experiment_threads(experiment):
-    """The threads the experiment's solver asks for (grokedge.solvers: GD and Adam 2, the flow 1)."""
-    return solvers.get(config["experiments"][experiment]["solver"]).threads
+def _train_threads(c):
+    """The threads the cell's solver asks for (grokedge.solvers: GD and Adam 2, the flow 1)."""
+    return solvers.get(_spec(c).solver).threads
 
 
 def train_threads(chunk):
     """Threads of a train job: one experiment per chunk, so one solver."""
-    return _experiment_threads(chunk[0][0]["experiment"])
+    return _train_threads(chunk[0][0])
 
 
 def _train_seconds(c, b, threads):
-    return resources_model.runtime_s(**_train_block_job(c, b), threads=threads)
+    return resources_model.runtime_s(_train_job(c, b), threads=threads)
 
 
 def _train_chunks():
     """[(name suffix, [(cell, block)])] of the train jobs (``_chunks``)."""
     trained = sorted({c["experiment"] for c in CELLS if config["experiments"][c["experiment"]]["train"]})
-    return _chunks(
-        trained, lambda c, b: _train_seconds(c, b, _experiment_threads(c["experiment"])), TRAIN_CHUNK_S, TRAIN_MAX_JOBS
-    )
+    return _chunks(trained, lambda c, b: _train_seconds(c, b, _train_threads(c)), TRAIN_CHUNK_S, TRAIN_MAX_JOBS)
 
 
 def train_mem_mb(name, chunk):
     """MiB: the cost model's peak over the chunk's blocks (grokedge.resources.mem_mb) plus 25%. A job that cannot
     fit this machine (or $GROKEDGE_MEM_MB) is refused here, before anything runs, naming the cell and its size."""
-    c, b = max(chunk, key=lambda cb: resources_model.mem_mb(**_train_block_job(*cb)))
-    mem = 1.25 * resources_model.mem_mb(**_train_block_job(c, b))
+    c, b = max(chunk, key=lambda cb: resources_model.mem_mb(_train_job(*cb)))
+    mem = 1.25 * resources_model.mem_mb(_train_job(c, b))
     resources_model.check_fits(f"{c['experiment']}/{c['cell']}", mem, job=f"the train job {name}")
     return int(mem)
 
@@ -176,12 +174,8 @@ SEPARABILITY_MAX_JOBS = 100
 
 def _separability_cost(c, b):
     """(modelled seconds, MiB) of one block's separability work."""
-    decide = config["experiments"][c["experiment"]]["separability"]
-    sets = min(config["block_size"], c["realisations"] - b * config["block_size"])
-    return (
-        resources_model.separability_runtime_s(c["N"], c["d"], sets, decide),
-        resources_model.separability_mem_mb(c["N"], c["d"], decide),
-    )
+    job = resources_model.SeparabilityJob.of_block(_spec(c), b)
+    return resources_model.separability_runtime_s(job), resources_model.separability_mem_mb(job)
 
 
 def _chunks(experiments, seconds, chunk_s, max_jobs):

@@ -28,7 +28,7 @@ for _name, _chunk in _separability_chunks():
         params:
             blocks=[
                 {
-                    "cell": cell_spec(config, c).separability_spec.params(),
+                    "cell": _spec(c).separability_spec.params(),
                     "block": b,
                     "cache": f"{RESULTS}/cache/separability/{c['experiment']}/{c['cell']}/block{b}.parquet",
                 }

@@ -26,7 +26,7 @@ for _name, _chunk in _train_chunks():
         params:
             blocks=[
                 {
-                    "cell": cell_spec(config, c).params(),
+                    "cell": _spec(c).params(),
                     "block": b,
                     "cache": f"{RESULTS}/cache/train/{c['experiment']}/{c['cell']}/block{b}",
                 }

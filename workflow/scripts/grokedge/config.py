@@ -425,7 +425,6 @@ def check_plan(config: dict, rows: list[dict]) -> None:
     first epochs are GD steps), where training would stop as diverging after the data and LP stages have run."""
     from . import resources
 
-    block = int(config["block_size"])
     per_exp = {}
     for r in rows:
         per_exp[r["experiment"]] = per_exp.get(r["experiment"], 0) + r["n_blocks"]
@@ -437,23 +436,22 @@ def check_plan(config: dict, rows: list[dict]) -> None:
                           f"{name} alone has {per_exp[name]}): raise block_size, lower realisations or the grid, "
                           f"{ALLOW}")
     for r in rows:
-        exp = config["experiments"][r["experiment"]]
-        R = min(block, r["realisations"])
-        hours = resources.separability_runtime_s(r["N"], r["d"], R, exp["separability"]) / 3600
-        if exp["train"]:
-            n_test = exp["n_test"] if exp["test_set"] == "sampled" else 0
-            hours = max(hours, resources.runtime_s(r["N"], r["d"], R, exp["solver"], exp["horizon"], n_test) / 3600)
+        exp, spec = config["experiments"][r["experiment"]], cell_spec(config, r)
+        hours = resources.separability_runtime_s(resources.SeparabilityJob.of_block(spec, 0)) / 3600
+        if spec.train:  # the first block is the largest
+            job = resources.TrainJob.of_block(spec, 0)
+            hours = max(hours, resources.runtime_s(job) / 3600)
         if hours > MAX_JOB_HOURS:
             what = (f"a train job of cell {r['cell']} would take about {hours * 60:.3g} minutes on one core (cost "
-                    f"model grokedge.resources: {R} realisations, solver {exp['solver']}, horizon "
-                    f"{exp['horizon']:g} epochs)" if exp["train"] else
+                    f"model grokedge.resources: {job.realisations} realisations, solver {job.solver}, horizon "
+                    f"{job.horizon:g} epochs)" if spec.train else
                     f"the LP of one block of cell {r['cell']} would take about {hours:.3g} hours on one core")
             way = ("use solver: flow (its cost grows with log(horizon)), lower the horizon or block_size"
-                   if exp["train"] else "lower block_size, or set separability: false")
-            raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if exp['train'] else 'N'}: "
+                   if spec.train else "lower block_size, or set separability: false")
+            raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if spec.train else 'N'}: "
                               f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
         if exp["train"] and exp["solver"] in ("gd", "flow"):
-            var = cell_spec(config, r).law().variances(r["d"])
+            var = spec.law().variances(r["d"])
             start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
             after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
             if not after <= RISE_FACTOR * start:  # also NaN or inf

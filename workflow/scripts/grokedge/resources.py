@@ -1,5 +1,9 @@
 """Cost model of a train job (one block of realisations of one cell): peak memory and wall time.
 
+A job is what the model reads of a block: ``TrainJob.of_block(cell, block)`` (grokedge.solvers.base) of a cell's
+specification (grokedge.spec.CellSpec: its size, input scale sigma, solver, horizon, checkpoints and test set),
+and ``SeparabilityJob.of_block(spec, block)`` for its separability stage (below).
+
 Memory (MiB) is the sum of what the job holds at its peak, in float64 unless said otherwise:
 
     base                          interpreter, numpy, scipy, pandas, pyarrow           BASE_MB
@@ -22,7 +26,16 @@ resident mode, the flow's batched groups), RESIDENT_NS per element and product, 
     GD / Adam   one gradient per step (grokedge.solvers.descent)
     flow        warm-up (100 GD steps) + the right-hand sides of ``rhs_count``, each one gradient, and on the
                 corrected stretch one Hessian-vector product per RKS3 step, plus Python per right-hand side and
-                group (grokedge.solvers.flow)
+                group (grokedge.solvers.flow). The count grows as sigma^2 once the flow's stiffness, not the
+                accuracy, sets the step: rho(H) ~ 5 sigma^2 / t late in training, so ~7.6 sigma^2 right-hand
+                sides per decade of epochs, against an accuracy floor of ~180 (sigma = 1 and 5 cost about the
+                same, sigma = 10 four times as much). Measured at lambda = 0.48, eta = 0.01, to 1e9 epochs, N =
+                400, 1000 and 2000, three seeds each, load 3.8 on 2 cores (``python -m benchmarks.resources
+                --sigma``), measured / model right-hand sides to 10^4 epochs and after: sigma = 1: 236 / 324 and
+                886 / 900; sigma = 5: 314 / 324 and 1002 / 950; sigma = 10: 1022 / 1032 and 3800 / 3800. At
+                N = 4e4, d = 19200 (one gradient ~0.6 s) that is ~8 min per decade at sigma = 10, as the
+                paper-scale run's Fig. 10 cell took (~9 min per decade under load), where the model had given the
+                whole job to 1e8 epochs 12 min (now 43 min).
 
 The constants are measured (``python -m benchmarks.resources`` prints model against measurement for jobs of
 several sizes); ``mem_mb`` and ``runtime_min`` of the Snakemake rule add a safety factor on top.
@@ -32,10 +45,10 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 from . import solvers
-from .solvers.base import Job
-from .solvers.operators import streams
+from .solvers.base import TrainJob
 
 BASE_MB = 200.0  # measured: a train job with numpy, scipy, pandas and pyarrow loaded, ~0.2 GB
 DRAW_NS = 15.0  # per element: a standard normal, scaled (numpy's ziggurat)
@@ -49,38 +62,29 @@ def checkpoints(horizon: float, per_decade: int) -> int:
     return int(per_decade * math.log10(max(horizon, 10.0))) + 10
 
 
-def mem_mb(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
-           per_decade: int = 20, data_copies: int | None = None, float32: bool = False) -> float:
+def mem_mb(job: TrainJob) -> float:
     """Peak resident memory of a train job in MiB (see the module docstring); the solver's own share is its
-    ``copy_elements`` (grokedge.solvers). ``data_copies``: by default as in the pipeline's train stage: 2 for a
-    block of several realisations (the list and their stacked array), 1 for one (a view); ``float32``: X stored
-    in float32."""
-    R, K = realisations, checkpoints(horizon, per_decade)
-    if data_copies is None:
-        data_copies = 1 if R == 1 else 2
-    elems = data_copies * R * N * d * (0.5 if float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
-    elems += solvers.get(solver).copy_elements(_job(N, d, R, horizon, float32))
-    if n_test:
-        elems += (R + 1) * n_test * d
+    ``copy_elements`` (grokedge.solvers). The data are held twice for a block of several realisations (the list
+    and their stacked array, as the pipeline's train stage does), once for one (a view)."""
+    R, N, d, K = job.realisations, job.N, job.d, checkpoints(job.horizon, job.checkpoints_per_decade)
+    data_copies = 1 if R == 1 else 2
+    elems = data_copies * R * N * d * (0.5 if job.float32 else 1.0) + 4.0 * R * N * K + 3.0 * R * K * (d + 1)
+    elems += solvers.get(job.solver).copy_elements(job)
+    if job.n_test:
+        elems += (R + 1) * job.n_test * d
     return BASE_MB + 8.0 * elems / 2**20
 
 
-def _job(N: int, d: int, realisations: int, horizon: float, float32: bool) -> Job:
-    return Job(N, d, realisations, horizon, streams(N, d, float32))
-
-
-def runtime_s(N: int, d: int, realisations: int, solver: str, horizon: float, n_test: int = 0,
-              float32: bool = False, threads: int = 1) -> float:
+def runtime_s(job: TrainJob, threads: int = 1) -> float:
     """Wall time of a train job in seconds on idle cores (see the module docstring): start-up, the data's draw
     and the solver's ``train_seconds`` (grokedge.solvers) given the seconds of one gradient; ``threads`` (GD's
     split of the realisations, the streamed solvers' split of the rows) is counted at 1.7x for two, as
     measured."""
-    R, work = realisations, realisations * N * d
-    draw = DRAW_NS * 1e-9 * (work + R * n_test * d)
-    job = _job(N, d, R, horizon, float32)
+    R, work = job.realisations, job.realisations * job.N * job.d
+    draw = DRAW_NS * 1e-9 * (work + R * job.n_test * job.d)
     # seconds of one gradient: one fused pass over the data (streamed) or two products over cached data
-    grad_s = (PASS_NS * (F32_FACTOR if float32 else 1.0) if job.streamed else 2.0 * RESIDENT_NS) * 1e-9 * work
-    train = solvers.get(solver).train_seconds(job, grad_s)
+    pass_ns = PASS_NS * (F32_FACTOR if job.float32 else 1.0) if job.streamed else 2.0 * RESIDENT_NS
+    train = solvers.get(job.solver).train_seconds(job, pass_ns * 1e-9 * work)
     return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
 
 
@@ -113,23 +117,41 @@ HASH_NS = 4.5
 PER_SET_S = 0.005  # Python per set
 
 
-def separability_runtime_s(N: int, d: int, realisations: int, decide: bool = True) -> float:
-    """Seconds of one core for ``realisations`` sets of one cell (start-up not included); the routes mixed by
-    Wendel's probability p of a separable set."""
+@dataclass(frozen=True)
+class SeparabilityJob:
+    """What the cost model knows of one block's separability work: ``sets`` sets of N x d points, each with its
+    certified decision (``decide``, the experiment's ``separability`` option) or only drawn and hashed."""
+
+    N: int
+    d: int
+    sets: int
+    decide: bool = True
+
+    @classmethod
+    def of_block(cls, spec, block: int) -> SeparabilityJob:
+        """The work of one block of a cell (``grokedge.spec.SeparabilitySpec``)."""
+        return cls(spec.N, spec.d, len(spec.block_realisations(block)), spec.separability)
+
+
+def separability_runtime_s(job: SeparabilityJob) -> float:
+    """Seconds of one core for the job's sets (start-up not included); the routes mixed by Wendel's probability
+    p of a separable set."""
     from .separability import wendel_probability
 
+    N, d = job.N, job.d
     per_set = (DRAW_NS + HASH_NS) * 1e-9 * N * d
-    if decide:
+    if job.decide:
         p = wendel_probability(N, d)
         per_set += PER_SET_S + 1e-9 * N * d * (
             SET_PASS_NS + d * (NEWTON_NS * (1 - p) + IPM_NS * p + FAILED_NS * min(p, 1 - p)))
-    return realisations * per_set
+    return job.sets * per_set
 
 
-def separability_mem_mb(N: int, d: int, decide: bool = True) -> float:
-    """Peak resident MiB of a separability job whose largest set is N x d (sets are handled one at a time);
-    without the decision only the set itself (its checksum is hashed in place)."""
-    elems = (6.0 * N * d + 4.0 * d * d) if decide else 1.0 * N * d
+def separability_mem_mb(job: SeparabilityJob) -> float:
+    """Peak resident MiB of a separability job of N x d sets (handled one at a time); without the decision only
+    the set itself (its checksum is hashed in place)."""
+    N, d = job.N, job.d
+    elems = (6.0 * N * d + 4.0 * d * d) if job.decide else 1.0 * N * d
     return BASE_MB + 8.0 * elems / 2**20
 
 

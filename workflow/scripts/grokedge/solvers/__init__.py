@@ -14,7 +14,7 @@ keeps a copy of the data, copy_elements), and its entry in ``SOLVERS`` below; th
 from __future__ import annotations
 
 from . import base, descent, flow, operators, stabilised
-from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory
+from .base import Problem, Schedule, Solver, TrainingDiverged, TrainJob, Trajectory
 
 SOLVERS: dict[str, Solver] = {s.name: s for s in (descent.GD(), descent.Adam(), flow.Flow())}
 
@@ -30,4 +30,4 @@ def get(name: str) -> Solver:
         raise ValueError(f"unknown solver {name!r}; expected one of {tuple(SOLVERS)}") from None
 
 
-__all__ = ["SOLVERS", "MODULES", "Job", "Problem", "Schedule", "Solver", "TrainingDiverged", "Trajectory", "get"]
+__all__ = ["SOLVERS", "MODULES", "TrainJob", "Problem", "Schedule", "Solver", "TrainingDiverged", "Trajectory", "get"]

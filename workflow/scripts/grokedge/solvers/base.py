@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import losses
+from .operators import streams
 
 
 class TrainingDiverged(RuntimeError):
@@ -98,15 +99,33 @@ def names(first: int, R: int) -> str:
 
 
 @dataclass(frozen=True)
-class Job:
-    """What the cost model knows of a train job: ``realisations`` of N x d data trained to ``horizon`` epochs,
-    ``streamed`` (``grokedge.solvers.operators.streams``) or not."""
+class TrainJob:
+    """What the cost model (``grokedge.resources``) and a solver's share of it know of a train job:
+    ``realisations`` of one cell's N x d data of input scale ``sigma``, trained by ``solver`` to ``horizon``
+    epochs with ``checkpoints_per_decade`` checkpoints per decade of epochs, a sampled test set of ``n_test``
+    points per realisation (0: none), X stored in float32 or (the pipeline's train stage) float64."""
 
     N: int
     d: int
     realisations: int
+    solver: str
     horizon: float
-    streamed: bool
+    sigma: float
+    n_test: int = 0
+    checkpoints_per_decade: int = 20
+    float32: bool = False
+
+    @classmethod
+    def of_block(cls, cell, block: int) -> TrainJob:
+        """The job that trains one block of a cell (``grokedge.spec.CellSpec``): the cell's grid point and training
+        options, the block's number of realisations."""
+        return cls(cell.N, cell.d, len(cell.block_realisations(block)), cell.solver, cell.horizon, cell.sigma,
+                   cell.n_test if cell.test_set == "sampled" else 0, cell.checkpoints_per_decade)
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the solvers stream X in row blocks (``grokedge.solvers.operators.streams``)."""
+        return streams(self.N, self.d, self.float32)
 
 
 class Solver:
@@ -128,10 +147,10 @@ class Solver:
         attribute names of ``cell_options``."""
         return {opt: getattr(cell, key) for key, opt in self.cell_options.items()}
 
-    def copy_elements(self, job: Job) -> float:
+    def copy_elements(self, job: TrainJob) -> float:
         """float64 elements the solver holds besides the data, checkpoints and metrics (e.g. a working copy)."""
         return 0.0
 
-    def train_seconds(self, job: Job, grad_s: float) -> float:
+    def train_seconds(self, job: TrainJob, grad_s: float) -> float:
         """Seconds of training on one thread, given ``grad_s``, the seconds of one gradient over the job's data."""
         raise NotImplementedError

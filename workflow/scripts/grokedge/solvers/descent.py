@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import losses, model, validate
 from ..losses import Loss
-from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
+from .base import Problem, Schedule, Solver, TrainingDiverged, TrainJob, Trajectory, check_finite, names
 from .operators import Streamed, streamed
 
 log = logging.getLogger("grokedge.train")
@@ -337,11 +337,11 @@ class _Descent(Solver):
     def run(self, problem: Problem, schedule: Schedule, options) -> Trajectory:
         return gradient_descent(problem, schedule, options)
 
-    def copy_elements(self, job: Job) -> float:
+    def copy_elements(self, job: TrainJob) -> float:
         """The working copy U = [X, c] (R, N, d + 1), unless the data are streamed."""
         return 0.0 if job.streamed else job.realisations * job.N * (job.d + 1)
 
-    def train_seconds(self, job: Job, grad_s: float) -> float:
+    def train_seconds(self, job: TrainJob, grad_s: float) -> float:
         return job.horizon * grad_s
 
 

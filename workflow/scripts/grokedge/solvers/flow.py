@@ -24,7 +24,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .. import validate
-from .base import Job, Problem, Schedule, Solver, TrainingDiverged, Trajectory, check_finite, names
+from .base import Problem, Schedule, Solver, TrainingDiverged, TrainJob, Trajectory, check_finite, names
 from .descent import gradient_descent
 from .operators import Batched, Streamed, streamed
 from .stabilised import ErrorNorm, rkc, rks3
@@ -82,10 +82,11 @@ def gradient_flow(problem: Problem, schedule: Schedule, options: FlowOptions | N
     with the correction as RKS3's held ``slow`` term (one Hessian-vector product per step, not five: the
     corrected stretch costs ~1.2 instead of 2 passes over X per right-hand side). RKS3's steps are set by
     stability, not accuracy, where it takes ~0.6x the right-hand sides of Bogacki-Shampine RK23 or RKC and is
-    ~10x more accurate than RKC. The stiffness, rho(H) ~ 120 / t late, does not depend on N at fixed lambda, so
-    this holds for streamed data too. Measured at N = 1000, lambda = 0.48, to 5e5 epochs, passes over X (GD
-    warm-up included) and largest relative disagreement with GD in b, |S|, L_gen: RKC 1580 and 5e-5; RKS3 with the
-    correction in every stage 1085 and 8e-6; "auto" ~760 and 7e-5 (the tests require 1e-3). Or a
+    ~10x more accurate than RKC. The stiffness, rho(H) ~ 5 sigma^2 / t late (``rhs_count``), does not depend
+    on N at fixed lambda, so this holds for streamed data too. Measured at N = 1000, lambda = 0.48, to 5e5
+    epochs, passes over X (GD warm-up included) and largest relative disagreement with GD in b, |S|, L_gen: RKC
+    1580 and 5e-5; RKS3 with the correction in every stage 1085 and 8e-6; "auto" ~760 and 7e-5 (the tests
+    require 1e-3). Or a
     ``scipy.integrate.solve_ivp`` method (e.g. "DOP853", the solver before RKC, kept for comparison).
     ``norm``: "state" (``_GroupFlow.magnitude``) or "abs" (componentwise).
     Shapes: X (R, N, d), S0 (R, d), b0 a number or (R,), epochs (K,) -> Trajectory with S (R, K, d), b (R, K).
@@ -182,15 +183,33 @@ class _GroupFlow:
         return ys
 
 
-def rhs_count(horizon: float) -> tuple[float, float]:
-    """(all, corrected) right-hand sides of the flow solver (RKS3, default tolerances) to ``horizon`` epochs:
-    ~270 on the corrected stretch from the warm-up's epoch 100 to 10^4 (~110 of them in its first decade), then
-    ~190 per decade, set by stability (rho(H) ~ 120 / t). Measured at N = 1000, lambda = 0.48, one
-    realisation: 268 to 10^4, then 188-199 per decade up to 10^9 (the count does not depend on N: 298 and 298
-    at N = 1000 and 10^4 with the earlier rho schedule)."""
+# Right-hand sides of the flow (RKS3, default tolerances), the larger of an accuracy floor and a stability count:
+# the step is stable for h rho(H) <= RKS3_BETA, and late in training rho(H) ~ kappa sigma^2 / t (the Hessian is
+# (1/N) sum_i l''_i u_i u_i^T: the weights l''_i fall like the loss, ~1/t, and the points' covariance is
+# sigma^2 I), i.e. 1.2 ln(10) (5 + 1/3) kappa sigma^2 / RKS3_BETA ~ 1.4 kappa sigma^2 right-hand sides per decade
+# of epochs (five stages and a third of a power iteration per step), whatever N and eta. Measured at
+# lambda = 0.48, eta = 0.01, to 1e9 epochs, N = 400, 1000 and 2000, seeds 1-3 (load 3 on 2 cores): per decade
+# after 10^4, 155-217 at sigma = 1 (accuracy-limited; falling slowly with N and the epoch), 180-224 at sigma = 5
+# and 675-870 at sigma = 10 (stability: 4x sigma = 5's, kappa ~ 5; the same at eta = 0.004 and 0.1); on the
+# corrected stretch (epochs 10^2 to 10^4) 199, 260-270 and 820-900. kappa depends on lambda (sigma = 10,
+# N = 1000, per decade: 230 at lambda = 0.05, 440 at 0.3, 690 at 0.45, 870 at 0.5, 330 at 0.6) and the
+# corrected stretch on eta (sigma = 10, N = 400: 570-600 at eta = 0.004, 2500 at eta = 0.1); the model takes
+# lambda = 0.48 and eta = 0.01.
+CORRECTED_RHS = 270.0  # the corrected stretch, floor
+CORRECTED_RHS_SIGMA2 = 8.6  # ... and its stability count per sigma^2
+DECADE_RHS = 180.0  # each later decade, floor
+DECADE_RHS_SIGMA2 = 7.6  # ... and its stability count per sigma^2
+
+
+def rhs_count(horizon: float, sigma: float) -> tuple[float, float]:
+    """(all, corrected) right-hand sides of the flow solver (RKS3, default tolerances) to ``horizon`` epochs for
+    points of scale ``sigma``: max(CORRECTED_RHS, CORRECTED_RHS_SIGMA2 sigma^2) on the corrected stretch from
+    the warm-up's epoch 100 to 10^4, then max(DECADE_RHS, DECADE_RHS_SIGMA2 sigma^2) per decade (see above):
+    270 and 180-190 per decade at sigma = 1 ... 5, 860 and 760 per decade at sigma = 10."""
     decades = max(0.0, math.log10(max(horizon, 1.0)) - 4.0)
-    corrected = 270.0 * min(1.0, max(0.0, math.log10(max(horizon, 1.0)) - 2.0) / 2.0)
-    return corrected + 190.0 * decades, corrected
+    share = min(1.0, max(0.0, math.log10(max(horizon, 1.0)) - 2.0) / 2.0)
+    corrected = share * max(CORRECTED_RHS, CORRECTED_RHS_SIGMA2 * sigma**2)
+    return corrected + max(DECADE_RHS, DECADE_RHS_SIGMA2 * sigma**2) * decades, corrected
 
 
 HV_PER_RHS = 0.2  # corrected stretch: one Hessian-vector product per 5-stage RKS3 step
@@ -231,8 +250,8 @@ class Flow(Solver):
         return Trajectory(epochs, np.concatenate([head.S[:, keep], tail.S[:, 1:]], axis=1),
                           np.concatenate([head.b[:, keep], tail.b[:, 1:]], axis=1))
 
-    def train_seconds(self, job: Job, grad_s: float) -> float:
-        total, corrected = rhs_count(job.horizon)
+    def train_seconds(self, job: TrainJob, grad_s: float) -> float:
+        total, corrected = rhs_count(job.horizon, job.sigma)
         R, N, d = job.realisations, job.N, job.d
         groups = R if job.streamed else max(1, math.ceil(8 * R * N * (d + 1) / FLOW_GROUP_BYTES))
         return (min(GD_WARMUP, job.horizon) + total + HV_PER_RHS * corrected) * grad_s + total * groups * PER_RHS_S
