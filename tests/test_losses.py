@@ -7,7 +7,7 @@ import pytest
 from helpers import preset_config
 from scipy.integrate import quad
 
-from grokedge import config, data, losses, metrics, model, spec, train
+from grokedge import config, data, losses, metrics, model, schema, spec, train
 from grokedge.solvers import operators
 
 NAMES = sorted(losses.LOSSES)
@@ -96,7 +96,7 @@ def test_logistic_population_of_a_long_grid_is_summed_in_slices():
 
 def test_config_takes_the_loss_names_from_the_registry():
     """The schema's enum is the registry's keys: every loss validates, another name is refused by name."""
-    assert config._config_schema()["$defs"]["experiment"]["properties"]["loss"]["enum"] == list(losses.LOSSES)
+    assert schema.config_schema()["$defs"]["experiment"]["properties"]["loss"]["enum"] == list(losses.LOSSES)
     for name in NAMES:
         cfg = preset_config("smoke")
         cfg["experiments"]["lambda_sweep"]["loss"] = name
