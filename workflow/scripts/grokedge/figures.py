@@ -59,76 +59,108 @@ def grokking_time_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     groups = list(r.groupby(["N", "sigma"]))
     palette = sns.color_palette(n_colors=max(1, len(groups)))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.6))
-    table_rows, table_labels, xs_all = [], [], sorted({xof(lam) for lam in r.lam.unique()})
+    table, xs_all = [], sorted({xof(lam) for lam in r.lam.unique()})
     horizon = float(r.horizon.max()) if len(r) else np.nan
-    def prefix(N, sigma) -> str:  # one group: (N, sigma) is in the table's row label, not in the legend
-        return f"{_group_label(N, sigma)}: " if len(groups) > 1 else ""
-
     lam_top = max(0.5, float(r.loc[r.separable.eq(False) & r.s_inf_norm.notna(), "lam"].max())) if len(r) else 0.5
     pts = None
     for colour, ((N, sigma), g) in zip(palette, groups, strict=False):
-        rows = []
-        for lam, c in g.groupby("lam"):
-            valid = c[col].notna() | c[cens]
-            if not valid.any():
-                continue
-            q1, med, q3 = _quantiles_with_censoring(c.loc[valid, col].to_numpy(), c.loc[valid, cens].to_numpy())
-            rows.append((xof(lam), q1, med, q3, int(c[cens].sum()), int(valid.sum()), c.horizon.max()))
-        s = pd.DataFrame(rows, columns=["x", "q1", "med", "q3", "ncens", "n", "horizon"])
-        ok = np.isfinite(s.med) & (s.med > 0)
-        ax1.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
-                     np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3, color=colour,
-                     label=f"{prefix(N, sigma)}median, IQR")
-        up = ~np.isfinite(s.med)
-        if up.any():
-            ax1.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
-                        label=f"{prefix(N, sigma)}median censored (> horizon)")
-        same_n = s.n.nunique() == 1  # then the row gives k only, and n once in its label (narrow cells)
-        counts = dict(zip(s.x, (f"{k}" if same_n else f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)),
-                          strict=True))
-        table_rows.append([counts.get(x, "") for x in xs_all])
-        table_labels.append(f"censored k of n = {s.n.iloc[0]}, {_group_label(N, sigma)}" if same_n and len(s)
-                            else f"censored k/n, {_group_label(N, sigma)}")
-        g = g[g.separable.eq(False) & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
-        ok_r = g[~g[cens] & (g[col] > 0)]
-        pts = ax2.scatter(ok_r.sigma * ok_r.s_inf_norm, ok_r[col], c=ok_r.lam, cmap="viridis", s=12,
-                          vmin=r.lam.min(), vmax=lam_top)
-        cg = g[g[cens]]
-        if len(cg):
-            ax2.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
-                        s=25, label=f"censored ({len(cg)}), drawn at the horizon")
+        s = _median_times(g, col, cens, xof)
+        # one group: (N, sigma) is in the table's row label, not in the legend
+        _draw_median_times(ax1, s, colour, f"{_group_label(N, sigma)}: " if len(groups) > 1 else "")
+        table.append(_censored_counts(s, xs_all, _group_label(N, sigma)))
+        pts = _draw_realisation_times(ax2, g, col, cens, vmin=r.lam.min(), vmax=lam_top)
     if np.isfinite(horizon):
         for ax in (ax1, ax2):
             ax.axhline(horizon, color="grey", ls=":", lw=1, label=f"horizon ({horizon:.3g} epochs)")
-    theory_figures.overlay_grokking_time(ax1, r, definition, name)  # large-N limit / per-set prediction
-    if definition["kind"] == "accuracy_delay" and np.isclose(definition["threshold"], 0.9):
-        mark_paper_values(ax1, "1 right bottom", "delay90")  # the paper's own definition: its read-off values
-    if delay:
-        ax1.axvline(0.5, color="grey", ls="--", lw=0.8)
-        ax1.set(yscale="log", xlabel=r"$\lambda = d/N$")
-    else:
-        ax1.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$")
-        _tidy_log(ax1, "x")
-    ax1.set(ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
-    ax1.legend(fontsize=7.5, loc="lower right" if delay else "lower left")
-    if table_rows:  # censored counts, one column per cell, under the axis (never on the data)
-        n_rows = len(table_rows) + 1
-        xfmt = "{:.3g}" if delay else "{:.2g}"
-        tab = ax1.table(cellText=[[xfmt.format(x) for x in xs_all], *table_rows],
-                        rowLabels=[r"$\lambda$" if delay else r"$1-2\lambda$",
-                                   *table_labels],
-                        cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
-        tab.auto_set_font_size(False)
-        tab.set_fontsize(6 if len(xs_all) > 12 else 7)
-        ax1.text(0.0, -0.24 - 0.07 * n_rows, "k of the n runs of a cell did not reach the threshold by the "
-                 "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
-                 transform=ax1.transAxes, fontsize=7, va="top")
+    _style_median_panel(ax1, r, definition, name)
+    if table:
+        _censored_table(ax1, xs_all, table, delay)
     ax2.set(yscale="log", xlabel=r"$\sigma\,|S_\infty|$ (per dataset)", ylabel="grokking time [epochs]",
             title="Per realisation, inseparable sets")
     if pts is not None:
         fig.colorbar(pts, ax=ax2, label=r"$\lambda$")
     ax2.legend(fontsize=8, loc="lower right")
     return fig
+
+
+def _median_times(g: pd.DataFrame, col: str, cens: str, xof) -> pd.DataFrame:
+    """One (N, sigma) group's grokking times per lambda: x = xof(lambda), the censored quartiles q1, med, q3
+    (_quantiles_with_censoring), the censored count ncens of the n runs with a time or a censoring, horizon."""
+    rows = []
+    for lam, c in g.groupby("lam"):
+        valid = c[col].notna() | c[cens]
+        if not valid.any():
+            continue
+        q1, med, q3 = _quantiles_with_censoring(c.loc[valid, col].to_numpy(), c.loc[valid, cens].to_numpy())
+        rows.append((xof(lam), q1, med, q3, int(c[cens].sum()), int(valid.sum()), c.horizon.max()))
+    return pd.DataFrame(rows, columns=["x", "q1", "med", "q3", "ncens", "n", "horizon"])
+
+
+def _draw_median_times(ax, s: pd.DataFrame, colour, prefix: str) -> None:
+    """Draws one group's medians with IQR bars (an upper quartile beyond the horizon: no upper bar), and a
+    median that is censored as an upward triangle at the horizon; ``prefix`` starts the legend labels."""
+    ok = np.isfinite(s.med) & (s.med > 0)
+    ax.errorbar(s.x[ok], s.med[ok], yerr=[s.med[ok] - s.q1[ok].clip(lower=1e-300),
+                np.where(np.isfinite(s.q3[ok]), s.q3[ok] - s.med[ok], 0)], fmt="o-", capsize=3, color=colour,
+                label=f"{prefix}median, IQR")
+    up = ~np.isfinite(s.med)
+    if up.any():
+        ax.scatter(s.x[up], s.horizon[up], marker="^", color=colour, s=60,
+                   label=f"{prefix}median censored (> horizon)")
+
+
+def _censored_counts(s: pd.DataFrame, xs_all: list, group: str) -> tuple[list[str], str]:
+    """One row of the censored-count table (one entry per x of ``xs_all``) and its row label."""
+    same_n = s.n.nunique() == 1  # then the row gives k only, and n once in its label (narrow cells)
+    counts = dict(zip(s.x, (f"{k}" if same_n else f"{k}/{n}" for k, n in zip(s.ncens, s.n, strict=True)),
+                      strict=True))
+    label = f"censored k of n = {s.n.iloc[0]}, {group}" if same_n and len(s) else f"censored k/n, {group}"
+    return [counts.get(x, "") for x in xs_all], label
+
+
+def _draw_realisation_times(ax, g: pd.DataFrame, col: str, cens: str, vmin: float, vmax: float):
+    """Draws each inseparable realisation's grokking time against sigma |S_inf| (colour: lambda) and its
+    censored runs as open triangles at the horizon; returns the colour-mapped scatter (for the colour bar)."""
+    g = g[g.separable.eq(False) & g.s_inf_norm.notna()]  # the per-dataset distance |S_inf| exists for these only
+    ok = g[~g[cens] & (g[col] > 0)]
+    pts = ax.scatter(ok.sigma * ok.s_inf_norm, ok[col], c=ok.lam, cmap="viridis", s=12, vmin=vmin, vmax=vmax)
+    cg = g[g[cens]]
+    if len(cg):
+        ax.scatter(cg.sigma * cg.s_inf_norm, cg.horizon, marker="^", facecolors="none", edgecolors="crimson",
+                   s=25, label=f"censored ({len(cg)}), drawn at the horizon")
+    return pts
+
+
+def _style_median_panel(ax, r: pd.DataFrame, definition: dict, name: str) -> None:
+    """Draws the theory (large-N limit or per-set prediction) and the paper's read-off values on the median
+    panel, then its axes: lambda (linear, with 1/2 marked) for a delay, else 1 - 2 lambda (log)."""
+    delay = definition["kind"] != "gen_accuracy"
+    theory_figures.overlay_grokking_time(ax, r, definition, name)  # large-N limit / per-set prediction
+    if definition["kind"] == "accuracy_delay" and np.isclose(definition["threshold"], 0.9):
+        mark_paper_values(ax, "1 right bottom", "delay90")  # the paper's own definition: its read-off values
+    if delay:
+        ax.axvline(0.5, color="grey", ls="--", lw=0.8)
+        ax.set(yscale="log", xlabel=r"$\lambda = d/N$")
+    else:
+        ax.set(xscale="log", yscale="log", xlabel=r"distance to threshold $1-2\lambda$")
+        _tidy_log(ax, "x")
+    ax.set(ylabel="grokking time [epochs]", title=f"Grokking time ({_describe(definition)})")
+    ax.legend(fontsize=7.5, loc="lower right" if delay else "lower left")
+
+
+def _censored_table(ax, xs_all: list, table: list[tuple[list[str], str]], delay: bool) -> None:
+    """Draws the censored counts under the axis (never on the data): one column per cell, one row per group,
+    with a note on what k and n mean."""
+    n_rows = len(table) + 1
+    xfmt = "{:.3g}" if delay else "{:.2g}"
+    tab = ax.table(cellText=[[xfmt.format(x) for x in xs_all], *(row for row, _ in table)],
+                   rowLabels=[r"$\lambda$" if delay else r"$1-2\lambda$", *(label for _, label in table)],
+                   cellLoc="center", loc="bottom", bbox=[0.0, -0.2 - 0.07 * n_rows, 1.0, 0.07 * n_rows])
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(6 if len(xs_all) > 12 else 7)
+    ax.text(0.0, -0.24 - 0.07 * n_rows, "k of the n runs of a cell did not reach the threshold by the "
+            "horizon;\nthey count as later than the horizon in the median and IQR, never as numbers.",
+            transform=ax.transAxes, fontsize=7, va="top")
 
 
 def _describe(definition: dict) -> str:

@@ -55,55 +55,74 @@ def blog_data_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     t = np.array([-n[1], n[0]])
     central = np.abs(te[["x0", "x1"]].to_numpy() @ t) < float(test_cfg["central_cut"])  # dropped in the variant
     S, bmax = float(test_cfg["half_length"]), float(test_cfg["band_max"])
-    box = np.array([s * S * t + d * bmax * n for s, d in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
     full = curves[curves.variant == "full"].set_index("epoch")
     snaps = snapshot_epochs(curves, summ)
-    cmap = plt.get_cmap("viridis")
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.6), gridspec_kw={"width_ratios": [1.25, 1]})
     for k, ax in enumerate(axes):
         half = 1.5 * np.abs(tr[["x0", "x1"]].to_numpy()).max() if k == 0 else 3 * S
-        lines = []
-        for j, e in enumerate(snaps):
-            row = full.loc[e]
-            lines += boundary(ax, np.array([row.w0, row.w1]), half, color=cmap(j / max(1, len(snaps) - 1)), lw=1.3,
-                              label=f"w.x = 0 at epoch {e:,}: θ = {np.degrees(row.angle):.1f}°, "
-                                    f"train acc {row.train_acc:.2f}, test acc {row.test_acc:.2f}")
-        lines += boundary(ax, w_star, half, color="k", lw=1.8, ls="--", label="max-margin boundary w*.x = 0")
+        lines = _draw_boundaries(ax, full, snaps, w_star, half)
         if k == 0:
             fig.legend(handles=lines, loc="lower center", ncol=3, fontsize="small", bbox_to_anchor=(0.5, -0.13))
-        if k == 0:
-            for lab in (1, -1):
-                d = tr[tr.y == lab]
-                ax.scatter(d.x0, d.x1, s=14, color=CLASS_COLOR[lab], label=f"train, y = {lab:+d}", zorder=3)
-            for m in (1, -1):  # margin lines w*.x = +-1
-                off = m * n / np.linalg.norm(w_star)
-                ax.plot(off[0] + np.array([-half, half]) * t[0], off[1] + np.array([-half, half]) * t[1],
-                        color="k", lw=0.6, ls=":", label="margin lines w*.x = ±1" if m == 1 else None)
-            ax.add_patch(Polygon(box, closed=True, facecolor="0.6", alpha=0.45, edgecolor="0.3",
-                                 label="test band", zorder=2))
-            lim = np.abs(tr[["x0", "x1"]].to_numpy()).max(axis=0) * 1.08
-            ax.set_xlim(-lim[0], lim[0])
-            ax.set_ylim(-lim[1], lim[1])
-            ax.set_title("training clusters, test band (grey) and decision boundaries")
-            ax.legend(handles=ax.get_legend_handles_labels()[0][len(lines):], loc="upper left", fontsize="small",
-                      framealpha=0.9)
+            _draw_training_panel(ax, tr, w_star, half, S, bmax, skip=len(lines))
         else:
-            for lab in (1, -1):
-                d = te[(te.y == lab) & ~central]
-                ax.scatter(d.x0, d.x1, s=10, color=CLASS_COLOR[lab], label=f"test, y = {lab:+d}", zorder=3)
-                d = te[(te.y == lab) & central]
-                ax.scatter(d.x0, d.x1, s=10, facecolors="none", edgecolors=CLASS_COLOR[lab], lw=0.7, zorder=3,
-                           label=f"test, y = {lab:+d}, central (dropped in the reduced set)")
-            ax.set_xlim(-1.15 * S, 1.15 * S)
-            ax.set_ylim(-4 * bmax, 4 * bmax)
-            ax.set_title("zoom on the test band")
-            ax.legend(handles=ax.get_legend_handles_labels()[0][len(lines):], loc="lower left", fontsize="x-small",
-                      framealpha=0.9)
+            _draw_test_band_panel(ax, te, central, S, bmax, skip=len(lines))
         ax.set_xlabel("$x_0$")
         ax.set_ylabel("$x_1$")
     fig.suptitle("Toy grokking with a linear model (Davies 2022): GD on $\\sum_n e^{-y_n w\\cdot x_n}$ "
                  "turns the boundary towards the max-margin one only logarithmically slowly")
     return fig
+
+
+def _draw_boundaries(ax, full: pd.DataFrame, snaps: list[int], w_star: np.ndarray, half: float) -> list:
+    """Draws the learned boundary w.x = 0 at each epoch of ``snaps`` (viridis, early to late; ``full``: the
+    full variant's curves indexed by epoch) and the max-margin one dashed; returns their lines."""
+    cmap = plt.get_cmap("viridis")
+    lines = []
+    for j, e in enumerate(snaps):
+        row = full.loc[e]
+        lines += boundary(ax, np.array([row.w0, row.w1]), half, color=cmap(j / max(1, len(snaps) - 1)), lw=1.3,
+                          label=f"w.x = 0 at epoch {e:,}: θ = {np.degrees(row.angle):.1f}°, "
+                                f"train acc {row.train_acc:.2f}, test acc {row.test_acc:.2f}")
+    return lines + boundary(ax, w_star, half, color="k", lw=1.8, ls="--", label="max-margin boundary w*.x = 0")
+
+
+def _draw_training_panel(ax, tr: pd.DataFrame, w_star: np.ndarray, half: float, S: float, bmax: float,
+                         skip: int) -> None:
+    """Draws the training clusters, the margin lines w*.x = +-1 and the test band (half-length S along the
+    boundary, half-width bmax across it), framed on the clusters, with a legend of what it drew (the first
+    ``skip`` entries, the boundaries, are in the figure's legend)."""
+    n = w_star / np.linalg.norm(w_star)
+    t = np.array([-n[1], n[0]])
+    box = np.array([s * S * t + d * bmax * n for s, d in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+    for lab in (1, -1):
+        d = tr[tr.y == lab]
+        ax.scatter(d.x0, d.x1, s=14, color=CLASS_COLOR[lab], label=f"train, y = {lab:+d}", zorder=3)
+    for m in (1, -1):  # margin lines w*.x = +-1
+        off = m * n / np.linalg.norm(w_star)
+        ax.plot(off[0] + np.array([-half, half]) * t[0], off[1] + np.array([-half, half]) * t[1],
+                color="k", lw=0.6, ls=":", label="margin lines w*.x = ±1" if m == 1 else None)
+    ax.add_patch(Polygon(box, closed=True, facecolor="0.6", alpha=0.45, edgecolor="0.3", label="test band", zorder=2))
+    lim = np.abs(tr[["x0", "x1"]].to_numpy()).max(axis=0) * 1.08
+    ax.set_xlim(-lim[0], lim[0])
+    ax.set_ylim(-lim[1], lim[1])
+    ax.set_title("training clusters, test band (grey) and decision boundaries")
+    ax.legend(handles=ax.get_legend_handles_labels()[0][skip:], loc="upper left", fontsize="small", framealpha=0.9)
+
+
+def _draw_test_band_panel(ax, te: pd.DataFrame, central: np.ndarray, S: float, bmax: float, skip: int) -> None:
+    """Draws the test points (open: the central ones, dropped in the reduced set), framed on the test band of
+    half-length S and half-width bmax, with a legend of the points (the first ``skip`` entries are left out)."""
+    for lab in (1, -1):
+        d = te[(te.y == lab) & ~central]
+        ax.scatter(d.x0, d.x1, s=10, color=CLASS_COLOR[lab], label=f"test, y = {lab:+d}", zorder=3)
+        d = te[(te.y == lab) & central]
+        ax.scatter(d.x0, d.x1, s=10, facecolors="none", edgecolors=CLASS_COLOR[lab], lw=0.7, zorder=3,
+                   label=f"test, y = {lab:+d}, central (dropped in the reduced set)")
+    ax.set_xlim(-1.15 * S, 1.15 * S)
+    ax.set_ylim(-4 * bmax, 4 * bmax)
+    ax.set_title("zoom on the test band")
+    ax.legend(handles=ax.get_legend_handles_labels()[0][skip:], loc="lower left", fontsize="x-small",
+              framealpha=0.9)
 
 
 def blog_curves_figure(points: pd.DataFrame, curves: pd.DataFrame, spec: dict):

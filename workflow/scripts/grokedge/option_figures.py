@@ -58,38 +58,58 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     for j, lam in enumerate(lams):
         for i, v in enumerate(values):
             g = med[(med.lam == lam) & (med[axis] == v)]
-            if g.empty:
-                continue
-            colour = f"C{i}"
-            label = spec.get("labels", {}).get(v, f"{AXIS_LABELS.get(axis, axis)} = {_fmt(v)}")
-            for row, key in ((0, "loss"), (1, "acc")):
-                ax = axes[row, j]
-                ax.plot(g.epoch, g[f"train_{key}"], ls="--", color=colour, lw=1.2)
-                ax.plot(g.epoch, g[f"gen_{key}"], color=colour, lw=1.6, label=label)
-                if f"test_{key}" in g and g[f"test_{key}"].notna().any():
-                    ax.plot(g.epoch, g[f"test_{key}"], ls=":", color=colour, lw=2.2)
-            scale = g.s_norm * coordinate_sd[v] if coordinate_sd else g.sigma_s_norm
-            axes[2, j].plot(g.epoch, scale, color=colour, label=label)
-            axes[3, j].plot(g.epoch, g.b, color=colour, label=label)
-        if len(lams) > 1:
-            axes[0, j].set_title(rf"$\lambda$ = {lam:.3g}")
-        axes[0, j].set_yscale("log")
-        axes[2, j].set_yscale("log")
-        axes[1, j].set_ylim(-0.02, 1.02)
-        for row in (2, 3) if len(lams) == 1 else (3,):  # the bottom panels
-            axes[row, j].set_xlabel("epoch")
-        for ax in axes[:, j]:
-            ax.set_xscale("log")
+            if not g.empty:
+                label = spec.get("labels", {}).get(v, f"{AXIS_LABELS.get(axis, axis)} = {_fmt(v)}")
+                _draw_option_curves(axes[:, j], g, f"C{i}", label, coordinate_sd[v] if coordinate_sd else None)
+        _style_option_column(axes[:, j], rf"$\lambda$ = {lam:.3g}" if len(lams) > 1 else None)
     scale_label = r"$\sqrt{\mathrm{tr}\,C/d}\;|S|$" if coordinate_sd else r"$\sigma|S|$"
     for row, name in enumerate(("loss", "accuracy", scale_label, "$b$")):
         axes[row, 0].set_ylabel(name)
     for ax in axes[2]:
         _tidy_log(ax, "y")  # sigma|S| spans little more than a decade in some columns: no crowded minor labels
+    _option_legend(fig, axes, cur, spec.get("paper", []))
+    fig.suptitle(_option_title(cur, axis, lams, spec), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_option_curves(col, g: pd.DataFrame, colour: str, label: str, coordinate_sd: float | None) -> None:
+    """Draws one option value's median curves in one column of four panels (``col``): losses and accuracies
+    (train dashed, gen solid, sampled test set dotted where it exists), the weight scale (sigma|S|, or
+    coordinate_sd |S| when given) and b."""
+    for row, key in ((0, "loss"), (1, "acc")):
+        ax = col[row]
+        ax.plot(g.epoch, g[f"train_{key}"], ls="--", color=colour, lw=1.2)
+        ax.plot(g.epoch, g[f"gen_{key}"], color=colour, lw=1.6, label=label)
+        if f"test_{key}" in g and g[f"test_{key}"].notna().any():
+            ax.plot(g.epoch, g[f"test_{key}"], ls=":", color=colour, lw=2.2)
+    scale = g.sigma_s_norm if coordinate_sd is None else g.s_norm * coordinate_sd
+    col[2].plot(g.epoch, scale, color=colour, label=label)
+    col[3].plot(g.epoch, g.b, color=colour, label=label)
+
+
+def _style_option_column(col, title: str | None) -> None:
+    """The axes of one column of four panels: log epochs, log losses and weight scale, accuracies in [0, 1],
+    the lambda as title (None: one lambda, whose 2 x 2 grid labels the epochs of both bottom panels)."""
+    if title is not None:
+        col[0].set_title(title)
+    col[0].set_yscale("log")
+    col[2].set_yscale("log")
+    col[1].set_ylim(-0.02, 1.02)
+    for row in (2, 3) if title is None else (3,):  # the bottom panels
+        col[row].set_xlabel("epoch")
+    for ax in col:
+        ax.set_xscale("log")
+
+
+def _option_legend(fig, axes, cur: pd.DataFrame, marks: list[dict]) -> None:
+    """Draws the paper's read-off values (``marks``: figure, quantity, panel row; epoch 0 drawn at the first
+    epoch shown) in every column, and one legend right of the panels: colours, then line styles."""
     paper = []
     rows = {"loss": 0, "acc": 1, "sigma_s_norm": 2, "b": 3}
     first = float(cur.epoch.min())
-    for mark in spec.get("paper", []):  # the paper's read-off values (epoch 0 drawn at the first epoch shown)
-        for j in range(len(lams)):
+    for mark in marks:
+        for j in range(axes.shape[1]):
             paper += mark_paper_values(axes[rows[mark["panel"]], j], mark["figure"], mark["quantity"],
                                        x_transform=lambda x: np.maximum(x, first), label=False)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -100,6 +120,11 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     style = [plt.Line2D([], [], color="k", ls=ls, lw=lw) for ls, lw, _ in kinds]
     fig.legend(handles + style, labels + [k[2] for k in kinds], loc="center left",
                bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+
+
+def _option_title(cur: pd.DataFrame, axis: str, lams: list, spec: dict) -> str:
+    """The figure's title: spec's title, then N, the lambda (if one), how many realisations, spec's note and
+    the weight scale of each input law (when spec has coordinate_sd)."""
     n_real = int(cur.groupby(["lam", axis]).realisation.nunique().min())
     title = spec.get("title", f"Training curves by {AXIS_LABELS.get(axis, axis)}")
     sub = (f"N = {'/'.join(_fmt(v) for v in sorted(cur.N.unique()))}"
@@ -107,12 +132,10 @@ def curves_by_axis_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
            + (", one realisation" if n_real == 1 else f", median of {n_real} realisations"))
     if spec.get("note"):
         sub += "\n" + spec["note"]
-    if coordinate_sd:
+    if spec.get("coordinate_sd"):
         sub += "; weight scale: rms std of a coordinate times |S| (" + ", ".join(
-            f"{k} {v:.3g}" for k, v in sorted(coordinate_sd.items())) + ")"
-    fig.suptitle(f"{title}\n{sub}", fontsize=10)
-    fig.tight_layout()
-    return fig
+            f"{k} {v:.3g}" for k, v in sorted(spec["coordinate_sd"].items())) + ")"
+    return f"{title}\n{sub}"
 
 
 # ------------------------------------------------------------------------------------------ Fig. 2 middle

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import theory
+from .critical import fit_power_law
 from .ledger.readoffs import mark_paper_values
 from .separability import wendel_probability
 
@@ -207,18 +208,6 @@ def margin_projection_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dic
     return fig
 
 
-def _fit_exponent(N: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
-    """Least-squares slope of log y against log N (weights w on log y) and its standard error."""
-    x, ly = np.log(N), np.log(y)
-    w = np.ones_like(x) if w is None else w
-    A = np.vstack([x, np.ones_like(x)]).T * np.sqrt(w)[:, None]
-    coef, *_ = np.linalg.lstsq(A, ly * np.sqrt(w), rcond=None)
-    res = ly * np.sqrt(w) - A @ coef
-    dof = max(len(x) - 2, 1)
-    cov = np.linalg.inv(A.T @ A) * float(res @ res) / dof
-    return float(coef[0]), float(np.sqrt(cov[0, 0]))
-
-
 def finite_size_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (quantity, lambda, N): count, median, quartiles, IQR, the median's standard error
     (~ 1.2533 sd/sqrt(n) with sd ~ IQR/1.349, robust to the heavy tail of near-separable sets), mean and the
@@ -264,50 +253,68 @@ def finite_size_convergence_figure(runs: pd.DataFrame, curves: pd.DataFrame, spe
     quantities = [q for q in ("sigma|S_inf|", "m", "margin/sigma") if len(tab) and q in set(tab.quantity)]
     ncol = max(len(quantities), 1)
     fig, axes = plt.subplots(2, ncol, figsize=(4.8 * ncol, 8), squeeze=False, layout="constrained")
-    ylabels = {"sigma|S_inf|": r"$\sigma|S_\infty|$", "m": r"$m$", "margin/sigma": r"margin $M/\sigma$"}
     for j, q in enumerate(quantities):
         top, bot = axes[0, j], axes[1, j]
-        lows = []
         t = tab[tab.quantity == q]
+        lows = []
         for i, (lam, g) in enumerate(t.groupby("lam")):
-            colour = f"C{i}"
-            x = 1 / g.N if xkind == "1/N" else 1 / np.sqrt(g.N)
-            top.errorbar(x, g["median"], yerr=[g["median"] - g.q1, g.q3 - g["median"]], fmt="o-", ms=4,
-                         capsize=2, color=colour, label=f"$\\lambda$={lam:g}")
-            lim = float(g.limit.iloc[0])
-            top.plot([0], [lim], marker="*", ms=13, color=colour, mec="k", ls="none", zorder=6)
-            top.axhline(lim, color=colour, ls=":", lw=1)
-            spread = g.iqr / lim
-            label = f"$\\lambda$={lam:g}: IQR"
-            if g.N.nunique() >= 3:
-                p, pe = _fit_exponent(g.N.to_numpy(), spread.to_numpy())
-                label += f" $\\propto N^{{{p:.2f}\\pm{pe:.2f}}}$"
-            bot.plot(g.N, spread, "o-", ms=4, color=colour, label=label)
-            dev = ((g["median"] - lim).abs() / lim).to_numpy()
-            se = (g.se_median / lim).to_numpy()
-            # a deviation within one standard error of 0 has no lower bar on a log axis: its upper bar and an
-            # open downward triangle (an upper bound); the others, bars of one standard error both ways
-            zero = se >= dev
-            bot.plot(g.N, dev, "--", color=colour, lw=1)
-            bot.errorbar(g.N[~zero], dev[~zero], yerr=se[~zero], fmt="s", ms=4, capsize=2, color=colour, mfc="none")
-            bot.errorbar(g.N[zero], dev[zero], yerr=[np.zeros(zero.sum()), se[zero]], fmt="v", ms=5, capsize=2,
-                         color=colour, mfc="none")
-            lows += [*(dev - se)[~zero], *dev[zero], *spread]
-        n = np.array(sorted(t.N.unique()), dtype=float)
-        ref = (t.iqr / t.limit)[t.N == n[0]].max()
-        bot.plot(n, ref * (n / n[0]) ** -0.5, color="grey", ls=":", lw=1.5, label=r"$\propto N^{-1/2}$")
-        top.plot([], [], "k*", ms=10, ls="none", label=LIMIT_LABEL)
-        top.set(xlabel=xkind, ylabel=ylabels[q], title=ylabels[q] + " (median, IQR)")
-        top.set_xlim(left=-0.002 if xkind == "1/N" else -0.005)
-        top.legend(fontsize=9, loc="best")
-        bot.set(xscale="log", yscale="log", xlabel="N", ylabel="relative to the limit",
-                title="IQR (circles), |median - limit| (squares;\n" + r"$\triangledown$: within one s.e. of 0)")
-        bot.set_xticks(n, [f"{v:g}" for v in n])  # N spans less than a decade: label every N
-        positive = [v for v in lows if v > 0]
-        if positive:  # every point and bar end inside the axes
-            bot.set_ylim(bottom=0.5 * min(positive))
-        bot.xaxis.set_minor_formatter(plt.NullFormatter())
-        bot.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axis, off the data
+            _draw_median_and_limit(top, g, lam, f"C{i}", xkind)
+            lows += _draw_relative_spread(bot, g, lam, f"C{i}")
+        _style_convergence_column(top, bot, t, q, xkind, lows)
     if not quantities:
         _missing(axes[0, 0], "s_inf_norm / margin")
     return fig
+
+
+def _draw_median_and_limit(ax, g: pd.DataFrame, lam: float, colour: str, xkind: str) -> None:
+    """Draws one lambda's median and IQR against 1/N (or 1/sqrt(N)), its limit as a star at 0 and a dotted line."""
+    x = 1 / g.N if xkind == "1/N" else 1 / np.sqrt(g.N)
+    ax.errorbar(x, g["median"], yerr=[g["median"] - g.q1, g.q3 - g["median"]], fmt="o-", ms=4,
+                capsize=2, color=colour, label=f"$\\lambda$={lam:g}")
+    lim = float(g.limit.iloc[0])
+    ax.plot([0], [lim], marker="*", ms=13, color=colour, mec="k", ls="none", zorder=6)
+    ax.axhline(lim, color=colour, ls=":", lw=1)
+
+
+def _draw_relative_spread(ax, g: pd.DataFrame, lam: float, colour: str) -> list[float]:
+    """Draws one lambda's IQR / limit against N (with the exponent of a power-law fit when there are 3 or more
+    N) and |median - limit| / limit with one standard error; returns the lowest ends of what it drew (every
+    positive one must lie inside the axes)."""
+    lim = float(g.limit.iloc[0])
+    spread = g.iqr / lim
+    label = f"$\\lambda$={lam:g}: IQR"
+    if g.N.nunique() >= 3 and (spread > 0).all():
+        fit = fit_power_law(g.N.to_numpy(), spread.to_numpy())
+        label += f" $\\propto N^{{{fit.exponent:.2f}\\pm{fit.exponent_se:.2f}}}$"
+    ax.plot(g.N, spread, "o-", ms=4, color=colour, label=label)
+    dev = ((g["median"] - lim).abs() / lim).to_numpy()
+    se = (g.se_median / lim).to_numpy()
+    # a deviation within one standard error of 0 has no lower bar on a log axis: its upper bar and an
+    # open downward triangle (an upper bound); the others, bars of one standard error both ways
+    zero = se >= dev
+    ax.plot(g.N, dev, "--", color=colour, lw=1)
+    ax.errorbar(g.N[~zero], dev[~zero], yerr=se[~zero], fmt="s", ms=4, capsize=2, color=colour, mfc="none")
+    ax.errorbar(g.N[zero], dev[zero], yerr=[np.zeros(zero.sum()), se[zero]], fmt="v", ms=5, capsize=2,
+                color=colour, mfc="none")
+    return [*(dev - se)[~zero], *dev[zero], *spread]
+
+
+def _style_convergence_column(top, bot, t: pd.DataFrame, q: str, xkind: str, lows: list[float]) -> None:
+    """One quantity's two panels: the limit's legend entry and the axes of the top panel; the N^-1/2 reference
+    (through the largest relative IQR at the smallest N), every N labelled and the legend below the bottom one."""
+    ylabels = {"sigma|S_inf|": r"$\sigma|S_\infty|$", "m": r"$m$", "margin/sigma": r"margin $M/\sigma$"}
+    n = np.array(sorted(t.N.unique()), dtype=float)
+    ref = (t.iqr / t.limit)[t.N == n[0]].max()
+    bot.plot(n, ref * (n / n[0]) ** -0.5, color="grey", ls=":", lw=1.5, label=r"$\propto N^{-1/2}$")
+    top.plot([], [], "k*", ms=10, ls="none", label=LIMIT_LABEL)
+    top.set(xlabel=xkind, ylabel=ylabels[q], title=ylabels[q] + " (median, IQR)")
+    top.set_xlim(left=-0.002 if xkind == "1/N" else -0.005)
+    top.legend(fontsize=9, loc="best")
+    bot.set(xscale="log", yscale="log", xlabel="N", ylabel="relative to the limit",
+            title="IQR (circles), |median - limit| (squares;\n" + r"$\triangledown$: within one s.e. of 0)")
+    bot.set_xticks(n, [f"{v:g}" for v in n])  # N spans less than a decade: label every N
+    positive = [v for v in lows if v > 0]
+    if positive:  # every point and bar end inside the axes
+        bot.set_ylim(bottom=0.5 * min(positive))
+    bot.xaxis.set_minor_formatter(plt.NullFormatter())
+    bot.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axis, off the data
