@@ -143,6 +143,17 @@ def test_s_inf_refuses_separable_set():
         inseparable_limit(X)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_s_inf_refuses_a_separable_gaussian_set_by_name(seed):
+    """Generic separable sets (lambda = 0.6, Wendel's odds ~0.98) can make Newton stall on a singular Hessian or
+    run out of iterations rather than fail its line search: the error still says the set is separable, and the
+    LP agrees."""
+    X = np.random.default_rng(seed).standard_normal((100, 60))
+    assert decide(X).separable
+    with pytest.raises(ValueError, match="separable"):
+        inseparable_limit(X, max_iter=60)
+
+
 def _check_certificate(X, res):
     """Recheck ``decide``'s certificate from scratch, in O(N d)."""
     amax = np.abs(X).max()

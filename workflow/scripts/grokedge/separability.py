@@ -386,7 +386,15 @@ def inseparable_limit(X: np.ndarray, gtol: float = 1e-10, max_iter: int = 500) -
     the one on X itself (S_inf scales by 2^-e, the gradient norm by 2^e, m is unchanged).
     """
     Xn, e = _unit_scale(X)
-    lim = _newton_s_inf(Xn, gtol, max_iter)
+    try:
+        lim = _newton_s_inf(Xn, gtol, max_iter)
+    except (np.linalg.LinAlgError, RuntimeError) as err:
+        # on a separable set Newton may also stall (a singular Hessian once p sits on one point) or run out of
+        # iterations without a failed line search: the LP says which it was
+        if decide(X).separable:
+            raise ValueError("S_inf: the set is separable from the origin (certified by the LP), so F is "
+                             "unbounded below and has no minimiser") from err
+        raise
     return InseparableLimit(np.ldexp(lim.s_inf, -e), lim.m, float(np.ldexp(lim.grad_norm, e)), lim.iterations)
 
 
