@@ -103,3 +103,17 @@ def test_gallery_states_the_grokking_time_axis():
     row = next(line for line in (ROOT / "docs/results.md").read_text().splitlines() if "grokking_time.png" in line)
     axis = re.search(r"\) against (\S+)", row).group(1)
     assert axis == ("λ" if kind != "gen_accuracy" else "1")
+
+
+def test_asymptotic_figure_without_a_comparable_run_says_so():
+    """Every inseparable run censored (or no prediction): the figure says why it is empty instead of failing on
+    log axes with no data; with one comparable run the note is absent."""
+    runs = pd.DataFrame({"trained": True, "grok_gen95": [np.nan, 300.0], "grok_gen95_pred": [1e4, np.nan],
+                         "grok_gen95_censored": [True, False], "sigma": 5.0, "s_inf_norm": [2.0, np.nan],
+                         "lam": [0.4, 0.6]})
+    spec = {"headline": "gen95", "definition": {"kind": "gen_accuracy", "threshold": 0.95}}
+    texts = [t.get_text() for t in figures.asymptotic_figure(runs, pd.DataFrame(), spec).texts]
+    assert any("no trained inseparable run" in t for t in texts)
+    runs.loc[0, ["grok_gen95", "grok_gen95_censored"]] = [2e3, False]
+    texts = [t.get_text() for t in figures.asymptotic_figure(runs, pd.DataFrame(), spec).texts]
+    assert not any("no trained inseparable run" in t for t in texts)

@@ -448,6 +448,12 @@ def asymptotic_figure(runs: pd.DataFrame, curves: pd.DataFrame, spec: dict):
     r = runs[runs.trained & runs[pred].notna() & ~runs[cens]]
     r = r[(r[pred] > 0) & (r[col] > 0)]  # log axes; a delay prediction is (predicted gen - measured train) crossing
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.6), layout="constrained")
+    if r.empty:  # e.g. every inseparable run censored: say so instead of failing on empty log axes
+        fig.text(0.5, 0.5, f"no trained inseparable run with a finite prediction and an uncensored time "
+                 f"({_describe(definition)})", ha="center", va="center", fontsize=10, color="crimson")
+        for ax in (ax1, ax2):
+            ax.set_axis_off()
+        return fig
     from matplotlib.colors import LogNorm
 
     dist = r.sigma * r.s_inf_norm  # spans decades: a log colour scale keeps the small distances apart
