@@ -180,3 +180,17 @@ def test_a_new_loss_is_one_entry(monkeypatch):
     np.testing.assert_allclose(cm["gen_loss"], HYPERBOLIC.population(traj.b, a), rtol=1e-14)
     assert np.all(cm["gen_acc"] == model.gen_accuracy(traj.b, a))
     np.testing.assert_allclose(cm["train_loss"][0], [loss_at(np.r_[real.S0, -0.4]), loss_at(w)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_label_fraction_without_a_closed_form_needs_the_sampled_test_set(name):
+    """Below r = 1 the generalisation loss is closed-form only where the registry has ``labelled_population``;
+    elsewhere the config is refused before any job runs, unless the test set is sampled."""
+    cfg = preset_config("smoke")
+    exp = cfg["experiments"]["lambda_sweep"]
+    exp |= {"loss": name, "label_fraction": [1.0, 0.95], "test_set": "closed_form"}
+    if losses.LOSSES[name].labelled_population is None:
+        with pytest.raises(config.ConfigError, match=f"lambda_sweep.test_set: the {name} loss"):
+            config.validate_config(cfg)
+        exp["test_set"] = "sampled"
+    config.validate_config(cfg)

@@ -239,8 +239,14 @@ def check_options_apply(name: str, exp: dict, given: set[str]) -> None:
 def check_input_law(name: str, exp: dict) -> None:
     """A law whose projections S.x are not Gaussian (``grokedge.laws.LawKind.gaussian``) has no closed-form
     generalisation metrics and no label quantile: refuse, before any job runs, training without a sampled test
-    set and a label_fraction below 1 (the train job would stop with this error after the LP stage)."""
+    set and a label_fraction below 1 (the train job would stop with this error after the LP stage). Likewise a
+    label_fraction below 1 under a loss without the labelled closed form (``grokedge.losses.Loss``: the logistic
+    L_gen then comes from the sampled test set)."""
     law = exp["input_law"]
+    if (exp["train"] and exp["test_set"] != "sampled" and min(_as_list(exp["label_fraction"])) < 1
+            and losses.get(exp["loss"]).labelled_population is None):
+        raise ConfigError(f"config error at experiments.{name}.test_set: the {exp['loss']} loss has no closed-form "
+                          "generalisation loss with label_fraction below 1: set test_set: sampled")
     if INPUT_LAWS[law].gaussian:
         return
     if exp["train"] and exp["test_set"] != "sampled":
