@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import losses
+from ..schema import EXPERIMENT_DEFAULTS
 from .operators import streams
 
 
@@ -112,7 +113,7 @@ class TrainJob:
     horizon: float
     sigma: float
     n_test: int = 0
-    checkpoints_per_decade: int = 20
+    checkpoints_per_decade: int = EXPERIMENT_DEFAULTS["checkpoints_per_decade"]
     float32: bool = False
 
     @classmethod
