@@ -27,7 +27,7 @@ from scipy.special import ndtri
 if importlib.util.find_spec("grokedge") is None:  # not installed: the library of this checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from grokedge import data, figures, metrics, plotting, separability, train, validate  # noqa: E402
+from grokedge import data, figures, laws, metrics, plotting, separability, train, validate  # noqa: E402
 from grokedge.config import d_from_lam  # noqa: E402
 from grokedge.seeds import realisation_seed  # noqa: E402
 
@@ -44,7 +44,7 @@ def run(N: int, d: int, sigma: float, lr: float, horizon: float, realisations: i
         real = data.realisation(N, d, sigma, seed)
         sep = separability.separable_from_origin(real.X)
         traj = train.train(train.Problem(real.X[None], real.S0[None]), train.Schedule(lr, epochs), "flow")
-        population = metrics.Population(data.InputLaw("gaussian", sigma))  # the paper's: labels -1, logistic loss
+        population = metrics.Population(laws.InputLaw("gaussian", sigma))  # the paper's: labels -1, logistic loss
         cm = {k: v[0] for k, v in metrics.curve_metrics(traj, metrics.Points(real.X[None]), population).items()}
         grok = metrics.grokking_time(epochs, cm, "gen_accuracy", threshold)
         row = {"realisation": r, "separable": sep, "grok_gen95": grok["time"], "censored": grok["censored"],

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from helpers import preset_config
 
-from grokedge import data, metrics, train
+from grokedge import data, laws, metrics, train
 from grokedge.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def one():
 
 def _paper_population(sigma):
     """Fresh points of the paper's model: isotropic Gaussian of this sigma, labels -1, the logistic loss."""
-    return metrics.Population(data.InputLaw("gaussian", sigma))
+    return metrics.Population(laws.InputLaw("gaussian", sigma))
 
 
 def test_train_wants_a_batch_axis_and_says_so(one):

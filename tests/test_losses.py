@@ -7,7 +7,7 @@ import pytest
 from helpers import preset_config
 from scipy.integrate import quad
 
-from grokedge import config, data, losses, metrics, model, schema, spec, train
+from grokedge import config, data, laws, losses, metrics, model, schema, spec, train
 from grokedge.solvers import operators
 
 NAMES = sorted(losses.LOSSES)
@@ -174,7 +174,7 @@ def test_a_new_loss_is_one_entry(monkeypatch):
     for _ in range(steps):
         w = w - lr * fd_grad(w)
     np.testing.assert_allclose(np.r_[traj.S[0, -1], traj.b[0, -1]], w, rtol=1e-7, atol=1e-9)
-    law = data.InputLaw("gaussian", 2.0)
+    law = laws.InputLaw("gaussian", 2.0)
     cm = metrics.curve_metrics(traj, metrics.Points(X, c), metrics.Population(law, 0.3, loss="hyperbolic"))
     a = model.gen_scale(np.linalg.norm(traj.S, axis=-1), traj.b, 2.0, 0.3)
     np.testing.assert_allclose(cm["gen_loss"], HYPERBOLIC.population(traj.b, a), rtol=1e-14)

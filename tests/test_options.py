@@ -303,7 +303,8 @@ def test_cell_ids_unchanged_at_defaults_and_suffixed_otherwise():
     assert config.cell_id(400, 192, 5.0, 0.01, bias_noise=0.25) == "N400_d192_sigma5_lr0.01_bn0.25"
     assert config.cell_id(400, 192, 5.0, 0.01, s0_norm=2, b0=-1, label_fraction=0.95, loss="exponential",
                           input_law="powerlaw") == "N400_d192_sigma5_lr0.01_s02_b0-1_r0.95_exp_lawpowerlaw"
-    cells = [c for c in config.cells(_cfg(s0_norm=[0.1, 1.0, 2.0], b0=[0.0, -1.0], label_fraction=[1.0, 0.99]))
+    cells = [c for c in config.cells(_cfg(s0_norm=[0.1, 1.0, 2.0], b0=[0.0, -1.0], label_fraction=[1.0, 0.99],
+                                         test_set="sampled"))
              if c["experiment"] == "opt"]
     assert len(cells) == 12 and len({c["cell"] for c in cells}) == 12
     assert "N100_d48_sigma5_lr0.01" in {c["cell"] for c in cells}

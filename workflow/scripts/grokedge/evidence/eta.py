@@ -20,7 +20,7 @@ def eta_delay_table(lams=(0.05, 0.3, 0.45, 0.48), settings=SETTINGS, N: int = 40
     ``gd_epochs`` epochs (where the delays below ~0.3 live, and where a step of eta = 0.1 is not small), then the
     gradient flow to ``horizon``. Returns per (lam, sigma, eta): the median t_train, t_gen and delay, its quartiles
     and the censored count. The same datasets (seed scheme of the pipeline, scaled by sigma) in every setting."""
-    from .. import data, metrics, train
+    from .. import data, laws, metrics, train
     from ..seeds import realisation_seed
     rows = []
     ep = train.checkpoint_epochs(horizon, 40)
@@ -32,7 +32,7 @@ def eta_delay_table(lams=(0.05, 0.3, 0.45, 0.48), settings=SETTINGS, N: int = 40
             X, S0 = np.stack([r.X for r in reals]), np.stack([r.S0 for r in reals])
             tr = train.train(train.Problem(X, S0), train.Schedule(eta, ep), "flow", gd_warmup=gd_epochs,
                              correction_epochs=max(1e4, gd_epochs))
-            cm = metrics.curve_metrics(tr, metrics.Points(X), metrics.Population(data.InputLaw("gaussian", sigma)))
+            cm = metrics.curve_metrics(tr, metrics.Points(X), metrics.Population(laws.InputLaw("gaussian", sigma)))
             g = [metrics.grokking_time(ep, {k: cm[k][i] for k in ("train_loss", "train_acc", "gen_loss", "gen_acc")},
                                        "accuracy_delay", 0.9) for i in range(realisations)]
             df = pd.DataFrame(g)
