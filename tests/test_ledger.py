@@ -203,3 +203,14 @@ def test_paper_marks_skip_unplottable_points_and_draw_epoch_lines():
     lines = readoffs.mark_paper_values(ax, "blog", variant="full")
     assert sorted(ln.get_xdata()[0] for ln in lines) == [3e3, 1e4, 2e5]
     plt.close(fig)
+
+
+@pytest.mark.parametrize("p_separable, expected", [(6e-16, "differs"), (0.3, "not run")])
+def test_prop35_counts_undecided_sets_by_wendel_only_where_a_separable_set_is_unlikely(p_separable, expected):
+    """At the paper's N = 4e4 Fig. 10 runs without the LP (separable is NA): its set counts as inseparable when
+    Wendel's probability of a separable one is negligible (then the sigma = 10 time a factor 10 off says
+    differs), and not otherwise (the claim is about inseparable data: not run)."""
+    rows = [{"experiment": "fig10", "N": 40000, "d": 19200, "lam": 0.48, "sigma": s, "separable": pd.NA,
+             "wendel_p_separable": p_separable, "grok_gen95": g} for s, g in ((1.0, 1e2), (5.0, 1e6), (10.0, 1e7))]
+    table = runs(rows).astype({"separable": "boolean"})
+    assert verdict("prop35_large_sigma", tables(runs=table)) == expected

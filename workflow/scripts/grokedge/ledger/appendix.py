@@ -26,6 +26,7 @@ from .core import (
     row,
     single_N,
     trained_rows,
+    with_verdict,
 )
 from .curves import TOL_EPOCH_FACTOR
 from .grokking import BUMP_FACTOR, bump_ratio, fall_ratio
@@ -112,19 +113,12 @@ def _fig5_spike(t: Tables) -> dict:
                note=f"medians of {len(r)} sets")
 
 
-def _verdict(r: pd.DataFrame, separable: bool) -> pd.Series:
-    """Sets decided ``separable`` (or not) by the LP; for experiments run with ``separability: false`` (sets
-    beyond the LP's reach), those whose Wendel probability of the other verdict is below 1e-6."""
-    odds = r.wendel_p_separable if separable else 1 - r.wendel_p_separable
-    return r.separable.eq(separable) | (r.separable.isna() & (odds > 1 - 1e-6))
-
-
 def phenomenology(r: pd.DataFrame, name: str) -> dict:
     """Below 1/2 the inseparable sets end at A_gen ~1; above 1/2 the separable ones end visibly below 1 (both
     medians per lambda, judged at the linear read-off precision)."""
     r = trained_rows(r)
-    below = r[(r.lam < 0.5) & _verdict(r, False)]
-    above = r[(r.lam > 0.5) & _verdict(r, True)]
+    below = r[(r.lam < 0.5) & with_verdict(r, False)]
+    above = r[(r.lam > 0.5) & with_verdict(r, True)]
     if below.empty or above.empty:
         raise NotRun(f"{name} lacks inseparable sets below 1/2 or separable ones above")
     lo = float(below.groupby("lam").final_gen_acc.median().min())

@@ -198,6 +198,18 @@ def main(t: Tables, table: str = "runs", trained: bool = False) -> tuple[str, pd
     return name, trained_rows(df) if trained else df
 
 
+# A set the LP did not decide (an experiment run with ``separability: false``, beyond the LP's reach) counts as
+# having the verdict whose opposite Wendel's law makes less likely than this
+UNDECIDED_ODDS = 1e-6
+
+
+def with_verdict(r: pd.DataFrame, separable: bool) -> pd.Series:
+    """Rows of sets decided ``separable`` (or not) by the LP, or left undecided with a Wendel probability of the
+    other verdict below ``UNDECIDED_ODDS`` (at the paper's N = 4e4, lambda = 0.48 that probability is ~6e-16)."""
+    odds = r.wendel_p_separable if separable else 1 - r.wendel_p_separable
+    return (r.separable.eq(separable) | (r.separable.isna() & (odds > 1 - UNDECIDED_ODDS))).fillna(False)
+
+
 def trained_rows(df: pd.DataFrame) -> pd.DataFrame:
     if "trained" in df:
         df = df[df.trained.astype(bool)]
