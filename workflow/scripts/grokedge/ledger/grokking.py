@@ -177,8 +177,8 @@ def _prop35(t: Tables) -> dict:
                "the asymptotic time exp(z sigma|S_inf|)/(eta m) is sigma-free; what remains is S's relaxation "
                "~1/sigma^2, below a factor 2 at sigma >= 5", name, single_N(r),
                factor_verdict(ratio, 1.0, TOL_LOG_READOFF), measured_value=ratio, reference_value=1.0,
-               note=f"{len(r)} inseparable sets, {int(r.separable.isna().sum())} of them undecided by the LP and "
-               f"counted by Wendel's law")
+               note=f"{len(r)} runs of {r.realisation.nunique()} inseparable set(s) (the same data at every sigma); "
+               f"{int(r.separable.isna().sum())} runs undecided by the LP, counted by Wendel's law")
 
 
 @claim("fig10_clearer", "Fig. 10",
