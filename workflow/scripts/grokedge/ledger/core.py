@@ -189,7 +189,8 @@ def experiments(t: Tables, key: str, candidates=(), detect: Callable[[pd.DataFra
         for name in present:
             if detect(df[df.experiment == name]):
                 return [(name, df[df.experiment == name])]
-    raise NotRun(f"no experiment for {key} in this run (looked for {names + list(candidates) or 'a matching grid'})")
+    looked = list(dict.fromkeys(names + list(candidates))) or "a matching grid"
+    raise NotRun(f"no experiment for {key} in this run (looked for {looked})")
 
 
 def main(t: Tables, table: str = "runs", trained: bool = False) -> tuple[str, pd.DataFrame]:
