@@ -215,8 +215,9 @@ class _Data(_Spec):
         value as its field's type (a table gives numpy scalars)."""
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in row]
         if missing:
-            raise ValueError(f"a table row lacks the {cls.__name__} fields {missing} (a table of an older "
-                             "version?); rerun the workflow to rebuild it")
+            raise ValueError(f"a table row lacks the {cls.__name__} fields {missing} (a table written by an older "
+                             "version?): rewrite it by rerunning the jobs that wrote it (for a cell's state table, "
+                             "its train jobs: snakemake --forcerun <their rules>), or start a new run folder")
         return cls(**{f.name: _as_type(f.type, row[f.name]) if f.type is tuple else f.type(row[f.name])
                       for f in dataclasses.fields(cls)})
 
