@@ -149,9 +149,7 @@ def run_flow_sigma(rep: Report, cells=FLOW_SIGMA) -> list[dict]:
         for N, lam, sigma, horizon, seeds in cells:
             d = round(lam * N)
             total, corrected = rhs_count(horizon, sigma)
-            # the model's training time: its wall time without the start-up and the draw
-            train_s = resources.runtime_s(resources.TrainJob(N, d, 1, "flow", horizon, sigma)) - 1.5 - (
-                resources.DRAW_NS * 1e-9 * N * d)
+            train_s = resources.train_s(resources.TrainJob(N, d, 1, "flow", horizon, sigma))
             for seed in seeds:
                 counts.stretches.clear()
                 r = realisation(N, d, sigma, seed)

@@ -429,7 +429,7 @@ def check_plan(config: dict, rows: list[dict]) -> None:
     wall time (grokedge.resources) passes MAX_JOB_HOURS, or a learning rate whose first GD step already raises
     the training loss past RISE_FACTOR times its start (``gd_first_step_loss``; the GD and flow solvers, whose
     first epochs are GD steps), where training would stop as diverging after the data and LP stages have run."""
-    from . import resources
+    from . import resources, solvers
 
     per_exp = {}
     for r in rows:
@@ -456,12 +456,12 @@ def check_plan(config: dict, rows: list[dict]) -> None:
                    if spec.train else "lower block_size, or set separability: false")
             raise ConfigError(f"config error at experiments.{r['experiment']}.{'horizon' if spec.train else 'N'}: "
                               f"{what}, above the bound of {MAX_JOB_HOURS:g} hours per job: {way}, {ALLOW}")
-        if exp["train"] and exp["solver"] in ("gd", "flow"):
-            var = spec.law().variances(r["d"])
-            start = gd_first_step_loss(r["N"], 0.0, var, r["b0"], exp["loss"])
-            after = gd_first_step_loss(r["N"], r["lr"], var, r["b0"], exp["loss"])
+        if spec.train and solvers.get(spec.solver).gd_first_step:
+            var = spec.law().variances(spec.d)
+            start = gd_first_step_loss(spec.N, 0.0, var, spec.b0, spec.loss)
+            after = gd_first_step_loss(spec.N, spec.lr, var, spec.b0, spec.loss)
             if not after <= RISE_FACTOR * start:  # also NaN or inf
-                lr_max = _first_step_limit(r["N"], var, r["b0"], exp["loss"], RISE_FACTOR * start)
+                lr_max = _first_step_limit(spec.N, var, spec.b0, spec.loss, RISE_FACTOR * start)
                 i = [canonical(v) for v in exp["lr"]].index(canonical(r["lr"]))
                 after = f"{after:.3g}" if math.isfinite(after) else "overflow"
                 raise ConfigError(

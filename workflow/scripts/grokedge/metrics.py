@@ -95,10 +95,15 @@ def _gen_metrics(S, b, s_norm, population: Population, sampled: dict | None) -> 
         t = _sampled(sampled, f"input_law {law.name!r}")
         return {"gen_loss": t["test_loss"], "gen_acc": t["test_acc"]}
     elif population.label_fraction >= 1.0:
-        a = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S * S, law.variances(S.shape[-1]))), eps * b)
+        a = _gaussian_scale(S, law.variances(S.shape[-1]), eps, b)
     else:
         return _labelled_gen_metrics(S, b, population, sampled)
     return {"gen_loss": ell.population(b, a), "gen_acc": model.gen_accuracy(b, a)}
+
+
+def _gaussian_scale(S, var, eps, b):
+    """sqrt(S^T C S + eps^2 b^2) per (realisation, checkpoint), C = diag(var): the scale of f on a fresh point."""
+    return np.hypot(np.sqrt(np.einsum("rkd,d->rk", S * S, var)), eps * b)
 
 
 def _labelled_gen_metrics(S, b, population: Population, sampled: dict | None) -> dict[str, np.ndarray]:
@@ -109,7 +114,7 @@ def _labelled_gen_metrics(S, b, population: Population, sampled: dict | None) ->
     var = population.law.variances(S.shape[-1])
     tau = ndtri(1.0 - r)
     s1 = S[..., 0] * np.sqrt(var[0])
-    a_perp = np.hypot(np.sqrt(np.einsum("rkd,d->rk", S[..., 1:] ** 2, var[1:])), population.bias_noise * b)
+    a_perp = _gaussian_scale(S[..., 1:], var[1:], population.bias_noise, b)
     acc = model.labelled_gen_accuracy(b, s1, a_perp, tau)
     if ell.labelled_population is None:
         loss = _sampled(sampled, f"the {ell.name} loss with label_fraction {r}")["test_loss"]

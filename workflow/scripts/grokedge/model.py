@@ -36,11 +36,6 @@ def train_loss(X, S, b, loss: str = "logistic"):
     return losses.get(loss).mean(margins(X, S, b))
 
 
-def train_accuracy(X, S, b):
-    """Fraction of points (all labelled -1) with f(x_i) <= 0."""
-    return (margins(X, S, b) <= 0.0).mean(axis=-1)
-
-
 def gradient(X, S, b, loss: str = "logistic"):
     """(grad_S L, dL/db) = ((1/N) X^T p, mean p) with p = ell'(S.x_i + b), ell the loss of this name."""
     p = losses.get(loss).derivative(margins(X, S, b))

@@ -75,17 +75,22 @@ def mem_mb(job: TrainJob) -> float:
     return BASE_MB + 8.0 * elems / 2**20
 
 
-def runtime_s(job: TrainJob, threads: int = 1) -> float:
-    """Wall time of a train job in seconds on idle cores (see the module docstring): start-up, the data's draw
-    and the solver's ``train_seconds`` (grokedge.solvers) given the seconds of one gradient; ``threads`` (GD's
-    split of the realisations, the streamed solvers' split of the rows) is counted at 1.7x for two, as
-    measured."""
-    R, work = job.realisations, job.realisations * job.N * job.d
-    draw = DRAW_NS * 1e-9 * (work + R * job.n_test * job.d)
+def train_s(job: TrainJob) -> float:
+    """Seconds of one core the training itself takes: the solver's ``train_seconds`` (grokedge.solvers) given the
+    seconds of one gradient."""
+    work = job.realisations * job.N * job.d
     # seconds of one gradient: one fused pass over the data (streamed) or two products over cached data
     pass_ns = PASS_NS * (F32_FACTOR if job.float32 else 1.0) if job.streamed else 2.0 * RESIDENT_NS
-    train = solvers.get(job.solver).train_seconds(job, pass_ns * 1e-9 * work)
-    return 1.5 + draw + train / (1.0 if threads < 2 else 1.7)
+    return solvers.get(job.solver).train_seconds(job, pass_ns * 1e-9 * work)
+
+
+def runtime_s(job: TrainJob, threads: int = 1) -> float:
+    """Wall time of a train job in seconds on idle cores (see the module docstring): start-up, the data's draw
+    and the training (``train_s``); ``threads`` (GD's split of the realisations, the streamed solvers' split of
+    the rows) is counted at 1.7x for two, as measured."""
+    R = job.realisations
+    draw = DRAW_NS * 1e-9 * (R * job.N * job.d + R * job.n_test * job.d)
+    return 1.5 + draw + train_s(job) / (1.0 if threads < 2 else 1.7)
 
 
 # Separability jobs (one per experiment or chunk; grokedge.stages.separability_block). Per set, the certified decision

@@ -406,10 +406,10 @@ def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit
     def F(S):
         return float(logsumexp(X @ S))
 
-    f = F(S)
     for it in range(1, max_iter + 1):
         z = X @ S
-        p = np.exp(z - logsumexp(z))
+        f = float(logsumexp(z))
+        p = np.exp(z - f)
         g = X.T @ p
         gn = float(np.linalg.norm(g))
         if gn <= gtol * scale:
@@ -421,7 +421,6 @@ def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit
             # large): the quadratic model is then exact to rounding and the full step is taken; the gradient,
             # computed without that cancellation, still falls quadratically
             S = S + step
-            f = F(S)
             continue
         t = 1.0
         while True:  # Armijo backtracking
@@ -432,7 +431,6 @@ def _newton_s_inf(X: np.ndarray, gtol: float, max_iter: int) -> InseparableLimit
         if t < 1e-12:
             raise ValueError("S_inf: no descent; the set looks separable from the origin (F unbounded below)")
         S = S + t * step
-        f = f_new
     raise RuntimeError(f"S_inf: Newton did not reach |grad| <= {gtol} in {max_iter} iterations (|grad| = {gn:.3g})")
 
 
@@ -797,14 +795,14 @@ def _mehrotra_step(Xn: np.ndarray, C, D: np.ndarray, rd: np.ndarray, rp: np.ndar
     return dw, ds, da, 0.995 * _max_step(s, ds), 0.995 * _max_step(al, da)
 
 
-def _shifted_cholesky(M: np.ndarray, tries: int = 3):
+def _shifted_cholesky(M: np.ndarray):
     """Cholesky factor of M, or of M + c eps tr(M)/d I (eps of M's float type) for the first c in 1, 100, 10^4
     that factors (None if none does). Near the optimum of a set whose margin is tiny (1e-4 of the data's scale),
     I + X^T D X spans more decades than float32 (or even float64) resolves; a step of the shifted system still
     steers the interior point to the support, which the snap then makes exact (a separable set at N = 2400,
     d = 1191 left the fast route for ``decide`` this way, ~10 s)."""
     shift = np.finfo(M.dtype).eps * float(np.trace(M)) / len(M)
-    for k in range(tries + 1):
+    for k in range(4):
         C = _cholesky_or_none(M if k == 0 else M + shift * 100.0 ** (k - 1) * np.eye(len(M), dtype=M.dtype))
         if C is not None:
             return C

@@ -137,6 +137,8 @@ class Solver:
     name: ClassVar[str]
     Options: ClassVar[type]
     threads: ClassVar[int]
+    # whether its first epochs are plain GD steps (the config's first-step divergence check applies)
+    gd_first_step: ClassVar[bool] = False
     # cell parameter -> option, for the options a pipeline cell sets (e.g. adam_betas -> betas)
     cell_options: ClassVar[dict[str, str]] = {}
 

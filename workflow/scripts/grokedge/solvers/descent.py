@@ -21,7 +21,7 @@ import numpy as np
 from .. import losses, model, validate
 from ..losses import Loss
 from .base import Problem, Schedule, Solver, TrainingDiverged, TrainJob, Trajectory, check_finite, names
-from .operators import Streamed, streamed
+from .operators import Streamed, stack_bias, streamed
 
 log = logging.getLogger("grokedge.train")
 
@@ -286,10 +286,7 @@ def gradient_descent(problem: Problem, schedule: Schedule, options: GDOptions | 
     if streamed(X):
         _descend_streamed(run, X, c, w, out, p.threads)
     else:
-        U = np.empty((R, N, d + 1))
-        U[..., :d] = X
-        U[..., d] = c
-        _descend_batched(run, U, w, out, chunks)
+        _descend_batched(run, stack_bias(X, c), w, out, chunks)
     run.failures.raise_first()
     return Trajectory(np.asarray(epochs, dtype=float), np.ascontiguousarray(out[..., :d]),
                       np.ascontiguousarray(out[..., d]))
@@ -346,6 +343,7 @@ class _Descent(Solver):
 
 
 class GD(_Descent):
+    gd_first_step = True
     name, Options = "gd", GDOptions
 
 

@@ -225,6 +225,7 @@ class Flow(Solver):
     # one thread: a streamed realisation is memory-bound (N = 4000, d = 1920 to 1e9 epochs took 11.3 s on one
     # thread and on two, idle machine)
     threads = 1
+    gd_first_step = True
 
     def run(self, problem: Problem, schedule: Schedule, options: FlowOptions) -> Trajectory:
         """The first ``options.gd_warmup`` epochs as exact GD steps (there a step of size eta is not small against

@@ -39,6 +39,15 @@ def streamed(X) -> bool:
     return streams(X.shape[-2], X.shape[-1], X.dtype == np.float32)
 
 
+
+def stack_bias(X, c) -> np.ndarray:
+    """The working copy U = [X, c] of (R, N, d) points and their (R, N) bias features: (R, N, d + 1)."""
+    R, N, d = X.shape
+    U = np.empty((R, N, d + 1))
+    U[..., :d] = X
+    U[..., d] = c
+    return U
+
 class Batched:
     """U = [X, c] of a group of realisations that fits in cache: X (R, N, d), c (R, N), w (R, d + 1). U is stored
     once as (R, N, d + 1), so that U w and p U are one batched matmul each with the bias riding along (as in the
@@ -48,9 +57,7 @@ class Batched:
         ell = losses.get(loss)
         self.dl, self.d2l = ell.derivative, ell.second_derivative
         self.R, self.N, self.d = X.shape
-        self.U = np.empty((self.R, self.N, self.d + 1))
-        self.U[..., :self.d] = X
-        self.U[..., self.d] = c
+        self.U = stack_bias(X, c)
         self.z, self.p = np.empty((self.R, self.N)), np.empty((self.R, self.N))
 
     def grad(self, w, half_eta=0.0):
@@ -91,7 +98,6 @@ class Streamed:
         ell = losses.get(loss)
         self.X, self.c, self.dl, self.d2l = X, c, ell.derivative, ell.second_derivative
         self.N, self.d = X.shape
-        self.R = 1
         rows = max(1, _STREAM_BLOCK_BYTES // (8 * self.d))
         blocks = [(lo, min(lo + rows, self.N)) for lo in range(0, self.N, rows)]
         n = min(_STREAM_CHUNKS, len(blocks))
